@@ -1,0 +1,34 @@
+"""jnn: PyTorch's ``torch.nn`` toolbox re-made on JAX.
+
+    import jnn as nn                 # torch.nn
+    import jnn.functional as F       # torch.nn.functional
+    from jnn import init, optim      # torch.nn.init, torch.optim
+"""
+from __future__ import annotations
+
+from . import functional, init, random
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_seed, normal,
+                     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
+                     set_rng_state, bernoulli, multinomial)
+from .transforms import Grads, functional_call, grad, jit, value_and_grad
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    *_modules_all, "Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer",
+    "functional", "init", "random", "Generator", "manual_seed", "seed", "initial_seed",
+    "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
+    "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
+    "jit", "grad", "value_and_grad", "functional_call", "Grads",
+]
+
+
+def __getattr__(name):
+    # Subpackages that import optional pieces are loaded on first use.
+    import importlib
+    if name in ("optim", "utils", "parallel", "serialization"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'jnn' has no attribute {name!r}")

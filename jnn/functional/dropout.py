@@ -1,0 +1,4 @@
+"""dropout kernels (torch.nn.functional)."""
+from __future__ import annotations
+
+__all__: list[str] = []

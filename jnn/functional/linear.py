@@ -1,0 +1,93 @@
+"""Linear kernels: ``linear``, ``bilinear`` (and ``identity``-free helpers)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+
+from ._utils import as_array
+
+__all__ = ["linear", "bilinear"]
+
+
+def linear(input, weight, bias=None) -> jax.Array:
+    """``y = x W^T + b`` over the last dimension.
+
+    Args:
+        input: ``(*, in_features)``.
+        weight: ``(out_features, in_features)`` (torch's layout), or ``(in_features,)``.
+        bias: ``(out_features,)`` or ``None``.
+
+    Shape:
+        ``(*, in_features) -> (*, out_features)``.
+
+    Returns:
+        The affine map of ``input``.
+
+    Example:
+        >>> F.linear(jnp.ones((2, 3)), jnp.ones((4, 3))).shape
+        (2, 4)
+    """
+    x, w = as_array(input), as_array(weight)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"linear: expected weight with 1 or 2 dimensions (out_features, "
+                         f"in_features), got shape {w.shape}")
+    in_features = w.shape[-1]
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        raise ValueError(f"linear: expected input with last dimension {in_features} "
+                         f"(in_features), got shape {tuple(x.shape)}")
+    if w.ndim == 1:
+        out = x @ w
+    elif x.ndim <= 2:
+        out = jax.lax.dot_general(x, w, (((x.ndim - 1,), (1,)), ((), ())))
+    else:
+        # Flatten the leading dimensions: the 2-D dot's weight gradient is much faster on CPU.
+        lead = x.shape[:-1]
+        out = jax.lax.dot_general(x.reshape(-1, in_features), w, (((1,), (1,)), ((), ())))
+        out = out.reshape(*lead, w.shape[0])
+    if bias is not None:
+        b = as_array(bias)
+        if b.shape != out.shape[-1:] and b.ndim != 0:
+            raise ValueError(f"linear: expected bias of shape ({out.shape[-1]},), got shape "
+                             f"{tuple(b.shape)}")
+        out = out + b
+    return out
+
+
+def bilinear(input1, input2, weight, bias=None) -> jax.Array:
+    """``y = x1^T A x2 + b`` for every output feature.
+
+    Args:
+        input1: ``(*, in1_features)``.
+        input2: ``(*, in2_features)`` with the same leading dimensions.
+        weight: ``(out_features, in1_features, in2_features)``.
+        bias: ``(out_features,)`` or ``None``.
+
+    Shape:
+        ``(*, in1), (*, in2) -> (*, out)``.
+
+    Returns:
+        The bilinear form of the two inputs.
+
+    Example:
+        >>> F.bilinear(jnp.ones((5, 2)), jnp.ones((5, 3)), jnp.ones((4, 2, 3))).shape
+        (5, 4)
+    """
+    x1, x2, w = as_array(input1), as_array(input2), as_array(weight)
+    if w.ndim != 3:
+        raise ValueError(f"bilinear: expected weight with 3 dimensions (out, in1, in2), got "
+                         f"shape {w.shape}")
+    if x1.shape[-1:] != w.shape[1:2]:
+        raise ValueError(f"bilinear: expected input1 with last dimension {w.shape[1]} "
+                         f"(in1_features), got shape {tuple(x1.shape)}")
+    if x2.shape[-1:] != w.shape[2:3]:
+        raise ValueError(f"bilinear: expected input2 with last dimension {w.shape[2]} "
+                         f"(in2_features), got shape {tuple(x2.shape)}")
+    if x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(f"bilinear: input1 and input2 must have the same leading dimensions, "
+                         f"got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
+    out = jnp.einsum("...i,oij,...j->...o", x1, w, x2)
+    if bias is not None:
+        out = out + as_array(bias)
+    return out

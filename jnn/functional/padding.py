@@ -1,0 +1,4 @@
+"""padding kernels (torch.nn.functional)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""pixelshuffle kernels (torch.nn.functional)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""rnn kernels (torch.nn.functional)."""
+from __future__ import annotations
+
+__all__: list[str] = []

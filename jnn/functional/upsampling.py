@@ -1,0 +1,4 @@
+"""upsampling kernels (torch.nn.functional)."""
+from __future__ import annotations
+
+__all__: list[str] = []

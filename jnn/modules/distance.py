@@ -1,0 +1,4 @@
+"""distance layers (torch.nn)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""dropout layers (torch.nn)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,35 @@
+"""``LazyModuleMixin``: layers whose parameter shapes are inferred from the first input."""
+from __future__ import annotations
+
+from ..parameter import UninitializedBuffer, UninitializedParameter
+from .module import bump_structure_version
+
+__all__ = ["LazyModuleMixin"]
+
+
+class LazyModuleMixin:
+    """Mixin for ``Lazy*`` layers (``torch.nn.modules.lazy.LazyModuleMixin``).
+
+    The first call runs ``initialize_parameters(*args, **kwargs)``, which materialises the
+    ``UninitializedParameter``s from the input's shape and resets them; the module then
+    becomes ``cls_to_become`` (e.g. ``LazyLinear`` -> ``Linear``).
+    """
+
+    cls_to_become = None
+
+    def has_uninitialized_params(self) -> bool:
+        params = self._parameters.values()
+        buffers = self._buffers.values()
+        return any(isinstance(p, UninitializedParameter) for p in params) or \
+            any(isinstance(b, UninitializedBuffer) for b in buffers)
+
+    def initialize_parameters(self, *args, **kwargs) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define initialize_parameters")
+
+    def __call__(self, *args, **kwargs):
+        if self.has_uninitialized_params():
+            self.initialize_parameters(*args, **kwargs)
+            if self.cls_to_become is not None and not self.has_uninitialized_params():
+                self.__class__ = self.cls_to_become
+            bump_structure_version()
+        return super().__call__(*args, **kwargs)

@@ -1,0 +1,4 @@
+"""transformer layers (torch.nn)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,334 @@
+"""``Parameter`` and ``Buffer``: mutable boxes around immutable JAX arrays.
+
+A torch ``Parameter`` is a tensor that is updated in place. JAX arrays are immutable, so a jnn
+``Parameter`` is a *box*: it holds the current array in ``.data`` and swapping the array is the
+in-place update. The box works wherever an array does in ``jnp`` code (``__jax_array__``,
+operators, indexing, ``.shape``/``.dtype``/``.T`` ...) and is a pytree node whose one leaf is
+the array, so ``jax.tree.map`` over a module maps over its parameter values.
+
+Differences from PyTorch:
+    ``lax.*`` primitives do not accept a box: pass ``p.data`` (or ``jnp.asarray(p)``).
+    In-place methods (``add_``, ``zero_``, ``normal_`` ...) rebind the box's array.
+    ``.grad`` is only filled by ``Grads.accumulate()`` or by you; ``nn.value_and_grad`` returns
+    gradients instead of writing them.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _tensor_str
+
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_array"]
+
+
+def is_array(value: Any) -> bool:
+    """True for the values jnn stores as array state: jax/numpy arrays (not Python scalars)."""
+    return isinstance(value, (jax.Array, np.ndarray, np.generic)) or hasattr(value, "__jax_array__")
+
+
+def _to_array(value: Any, what: str) -> jax.Array:
+    if isinstance(value, Parameter):
+        return value._data
+    if isinstance(value, jax.Array):
+        return value
+    if isinstance(value, (np.ndarray, np.generic, list, tuple, int, float, bool)):
+        return jnp.asarray(value)
+    if hasattr(value, "__jax_array__"):
+        return jnp.asarray(value)
+    if type(value).__module__.startswith("torch"):  # a torch tensor: copy through numpy
+        return jnp.asarray(value.detach().cpu().numpy())
+    raise TypeError(f"{what}: expected an array (jax.Array, numpy.ndarray), got "
+                    f"{type(value).__name__}")
+
+
+class _Size(int):
+    """``p.size`` is JAX's element count *and* torch's ``p.size(dim=None)`` method."""
+
+    def __new__(cls, shape):
+        obj = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        obj._shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
+
+
+class Parameter:
+    """A trainable array held in a mutable box (``torch.nn.Parameter``).
+
+    Args:
+        data: the initial array (anything ``jnp.asarray`` accepts). ``None`` gives an empty
+            float32 array, as ``torch.nn.Parameter()`` does.
+        requires_grad: whether ``nn.grad``/``nn.value_and_grad`` differentiate it and
+            optimizers update it.
+
+    Example:
+        >>> w = nn.Parameter(jnp.ones((2, 2)))
+        >>> (x @ w).shape, w.shape, w.requires_grad
+    """
+
+    __array_priority__ = 100  # numpy defers binary operators to us
+
+    def __init__(self, data: Any = None, requires_grad: bool = True):
+        if data is None:
+            data = jnp.zeros((0,), jnp.float32)
+        self._data = _to_array(data, "Parameter")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+
+    @classmethod
+    def _from_leaf(cls, leaf, requires_grad: bool) -> "Parameter":
+        # pytree unflatten: leaves may be tracers, None or sentinel objects; no validation.
+        p = object.__new__(cls)
+        p._data = leaf
+        p.requires_grad = requires_grad
+        p.grad = None
+        return p
+
+    # -- the box --------------------------------------------------------------------------------
+    @property
+    def data(self) -> jax.Array:
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = _to_array(value, "Parameter.data")
+
+    def __jax_array__(self):
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = np.asarray(self._data)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Parameter":
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # -- array facts ----------------------------------------------------------------------------
+    shape = property(lambda self: tuple(self._data.shape))
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
+    T = property(lambda self: self._data.T)
+    mT = property(lambda self: jnp.swapaxes(self._data, -1, -2))
+    is_leaf = property(lambda self: True)
+
+    @property
+    def size(self) -> _Size:
+        return _Size(self._data.shape)
+
+    @property
+    def device(self):
+        devices = getattr(self._data, "devices", None)
+        return next(iter(devices())) if devices else None
+
+    def numel(self) -> int:
+        return int(np.prod(self._data.shape, dtype=np.int64))
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def item(self):
+        return self._data.item()
+
+    def tolist(self):
+        return np.asarray(self._data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self._data)
+
+    def detach(self) -> jax.Array:
+        return self._data
+
+    def clone(self) -> jax.Array:
+        return jnp.array(self._data, copy=True)
+
+    def __getattr__(self, name: str):
+        # Everything else an array has (sum, mean, reshape, astype, ...) reads the current array.
+        if name.startswith("__") or name in ("_data", "requires_grad", "grad"):
+            raise AttributeError(name)
+        return getattr(self._data, name)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __getitem__(self, index):
+        return self._data[index]
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self._data)
+
+    def __int__(self) -> int:
+        return int(self._data)
+
+    def __index__(self) -> int:
+        return operator.index(self._data)
+
+    # Identity semantics for hashing (like torch tensors); == is elementwise.
+    __hash__ = object.__hash__
+
+    # -- in-place updates (rebind the box) ------------------------------------------------------
+    def copy_(self, src) -> "Parameter":
+        src = _to_array(src, "copy_")
+        self._data = jnp.broadcast_to(src, self._data.shape).astype(self._data.dtype)
+        return self
+
+    def fill_(self, value) -> "Parameter":
+        self._data = jnp.full_like(self._data, value)
+        return self
+
+    def zero_(self) -> "Parameter":
+        return self.fill_(0)
+
+    def add_(self, other, *, alpha=1) -> "Parameter":
+        self._data = (self._data + alpha * jnp.asarray(other)).astype(self._data.dtype)
+        return self
+
+    def sub_(self, other, *, alpha=1) -> "Parameter":
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other) -> "Parameter":
+        self._data = (self._data * jnp.asarray(other)).astype(self._data.dtype)
+        return self
+
+    def div_(self, other) -> "Parameter":
+        self._data = (self._data / jnp.asarray(other)).astype(self._data.dtype)
+        return self
+
+    def clamp_(self, min=None, max=None) -> "Parameter":
+        self._data = jnp.clip(self._data, min, max)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, key=None, generator=None) -> "Parameter":
+        from .random import next_key
+        z = jax.random.normal(next_key(key, generator), self._data.shape, self._data.dtype)
+        self._data = z * std + mean
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, *, key=None, generator=None) -> "Parameter":
+        from .random import next_key
+        self._data = jax.random.uniform(next_key(key, generator), self._data.shape,
+                                        self._data.dtype, minval=a, maxval=b)
+        return self
+
+    def __repr__(self) -> str:
+        if isinstance(self._data, jax.core.Tracer):
+            return f"Parameter containing:\n{self._data!r}"
+        suffix = ("requires_grad=True",) if self.requires_grad else ()
+        return "Parameter containing:\n" + _tensor_str.format_array(self._data, suffixes=suffix)
+
+    def __deepcopy__(self, memo):
+        p = Parameter._from_leaf(self._data, self.requires_grad)
+        p.grad = self.grad
+        extra = {k: v for k, v in self.__dict__.items() if k not in ("_data", "requires_grad", "grad")}
+        if extra:
+            import copy
+            p.__dict__.update(copy.deepcopy(extra, memo))
+        memo[id(self)] = p
+        return p
+
+    def __reduce__(self):
+        return (_rebuild_parameter, (np.asarray(self._data), self.requires_grad, type(self)))
+
+
+def _rebuild_parameter(array, requires_grad, cls=Parameter):
+    p = Parameter._from_leaf(jnp.asarray(array), requires_grad)
+    p.__class__ = cls
+    return p
+
+
+def _unary(op):
+    return lambda self: op(self._data)
+
+
+def _binary(op):
+    def method(self, other):
+        if isinstance(other, Parameter):
+            other = other._data
+        return op(self._data, other)
+    return method
+
+
+def _reflected(op):
+    def method(self, other):
+        return op(other, self._data)
+    return method
+
+
+def _inplace(op):
+    def method(self, other):
+        if isinstance(other, Parameter):
+            other = other._data
+        self._data = jnp.asarray(op(self._data, other)).astype(self._data.dtype)
+        return self
+    return method
+
+
+for _name, _op in {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
+    "matmul": operator.matmul, "and": operator.and_, "or": operator.or_, "xor": operator.xor,
+    "lshift": operator.lshift, "rshift": operator.rshift,
+}.items():
+    setattr(Parameter, f"__{_name}__", _binary(_op))
+    setattr(Parameter, f"__r{_name}__", _reflected(_op))
+    setattr(Parameter, f"__i{_name}__", _inplace(_op))
+for _name, _op in {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+                   "eq": operator.eq, "ne": operator.ne}.items():
+    setattr(Parameter, f"__{_name}__", _binary(_op))
+for _name, _op in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
+                   "invert": operator.invert}.items():
+    setattr(Parameter, f"__{_name}__", _unary(_op))
+
+
+jax.tree_util.register_pytree_node(
+    Parameter,
+    lambda p: ((p._data,), p.requires_grad),
+    lambda requires_grad, children: Parameter._from_leaf(children[0], requires_grad),
+)
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (Lazy* modules fill it on the first call)."""
+
+    def __init__(self, requires_grad: bool = True, dtype=None):
+        super().__init__(jnp.zeros((0,), dtype or jnp.float32), requires_grad)
+
+    def materialize(self, shape, dtype=None) -> None:
+        self._data = jnp.zeros(tuple(shape), dtype or self._data.dtype)
+        self.__class__ = Parameter
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+
+class Buffer:
+    """Marks an array as a buffer on assignment: ``self.stats = nn.Buffer(x, persistent=True)``.
+
+    The module stores the plain array in ``_buffers``; the marker itself is not kept.
+    """
+
+    def __init__(self, data: Any = None, *, persistent: bool = True):
+        self.data = None if data is None else _to_array(data, "Buffer")
+        self.persistent = persistent
+
+    def __repr__(self) -> str:
+        return f"Buffer({self.data!r}, persistent={self.persistent})"
+
+
+class UninitializedBuffer(Buffer):
+    """A buffer whose shape is not known yet (Lazy* modules fill it on the first call)."""
+
+    def __init__(self, dtype=None, *, persistent: bool = True):
+        super().__init__(jnp.zeros((0,), dtype or jnp.float32), persistent=persistent)
