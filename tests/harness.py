@@ -246,7 +246,10 @@ def _run_module_case(case: ModuleCase) -> None:
     j_fkw = {k: _to_jax(v) for k, v in fkw.items()}
     j_inputs = [_to_jax(a) for a in inputs]
 
-    t_out = tmod(*t_inputs, **t_fkw)
+    # Leaves get the gradients; the module sees clones so torch's in-place variants
+    # (inplace=True) are allowed.
+    t_out = tmod(*[t.clone() if isinstance(t, torch.Tensor) and t.requires_grad else t
+                   for t in t_inputs], **t_fkw)
     jmod_jit = copy.deepcopy(jmod) if case.check_jit else None
     j_out = jmod(*j_inputs, **j_fkw)
     select = case.outputs or (lambda o: o)
@@ -360,7 +363,8 @@ def _run_function_case(case: FunctionCase) -> None:
         if case.grad else []
 
     t_leaves = [_to_torch(a, requires_grad=i in diff) for i, a in enumerate(leaves)]
-    t_args, t_kwargs = jax.tree_util.tree_unflatten(treedef, t_leaves)
+    t_args, t_kwargs = jax.tree_util.tree_unflatten(treedef, [
+        t.clone() if isinstance(t, torch.Tensor) and t.requires_grad else t for t in t_leaves])
     t_out = torch_fn(*t_args, **t_kwargs)
     j_leaves = [_to_jax(a) for a in leaves]
     j_args, j_kwargs = jax.tree_util.tree_unflatten(treedef, j_leaves)

@@ -1,4 +1,289 @@
-"""conv kernels (torch.nn.functional)."""
+"""Convolution kernels: ``conv1d/2d/3d`` and ``conv_transpose1d/2d/3d``.
+
+One N-d implementation each, on ``jax.lax.conv_general_dilated`` with torch's layouts:
+data ``(N, C, *spatial)`` (or unbatched ``(C, *spatial)``), weights ``(out, in/groups, *k)``
+for convolutions and ``(in, out/groups, *k)`` for transposed convolutions.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import operator
+
+import jax
+import jax.numpy as jnp
+
+from ._utils import as_array
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]
+
+_SPATIAL = {1: "H", 2: "HW", 3: "DHW"}
+_LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)",
+           3: "(C, D, H, W) or (N, C, D, H, W)"}
+
+
+def _dimension_numbers(n: int):
+    sp = _SPATIAL[n]
+    return ("NC" + sp, "OI" + sp, "NC" + sp)
+
+
+def int_tuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
+    """``value`` as a tuple of ``n`` Python ints (a scalar is repeated), validated."""
+    if isinstance(value, (list, tuple)):
+        items = tuple(value)
+        if len(items) == 1 and n > 1:
+            items = items * n
+    else:
+        items = (value,) * n
+    if len(items) != n:
+        raise ValueError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
+                         f"{value!r}")
+    out = []
+    for v in items:
+        if isinstance(v, bool):
+            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
+                            f"{value!r}")
+        try:
+            out.append(operator.index(v))
+        except TypeError:
+            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
+                            f"{value!r}") from None
+    if minimum is not None and any(v < minimum for v in out):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{fn}: expected {name} to be {what}, got {value!r}")
+    return tuple(out)
+
+
+def _check_groups(fn: str, groups) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"{fn}: expected groups to be a positive int, got {groups!r}")
+    return groups
+
+
+def _prepare(fn: str, n: int, input, weight):
+    """Arrays, a batched view of the input, and whether a batch axis was added."""
+    x, w = as_array(input), as_array(weight)
+    if w.ndim != n + 2:
+        raise ValueError(f"{fn}: expected weight with {n + 2} dimensions, got shape "
+                         f"{tuple(w.shape)}")
+    if x.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{fn}: expected input with {n + 1} or {n + 2} dimensions "
+                         f"{_LAYOUT[n]}, got shape {tuple(x.shape)}")
+    unbatched = x.ndim == n + 1
+    if unbatched:
+        x = x[None]
+    if x.dtype != w.dtype:
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(w.dtype)
+        else:
+            raise TypeError(f"{fn}: input dtype {x.dtype} and weight dtype {w.dtype} should be "
+                            f"the same")
+    return x, w, unbatched
+
+
+def _add_bias(fn: str, out: jax.Array, bias, n: int) -> jax.Array:
+    if bias is None:
+        return out
+    b = as_array(bias)
+    if b.shape != (out.shape[1],):
+        raise ValueError(f"{fn}: expected bias of shape ({out.shape[1]},), got shape "
+                         f"{tuple(b.shape)}")
+    return out + b.astype(out.dtype).reshape((1, -1) + (1,) * n)
+
+
+def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, groups):
+    x, w, unbatched = _prepare(fn, n, input, weight)
+    stride = int_tuple(stride, n, fn, "stride", 1)
+    dilation = int_tuple(dilation, n, fn, "dilation", 1)
+    groups = _check_groups(fn, groups)
+    kernel = w.shape[2:]
+    channels = x.shape[1]
+    if channels != w.shape[1] * groups:
+        raise ValueError(f"{fn}: expected input with {w.shape[1] * groups} channels "
+                         f"(weight.shape[1] * groups = {w.shape[1]} * {groups}), got "
+                         f"{channels} channels in input of shape {tuple(x.shape)}")
+    if w.shape[0] % groups:
+        raise ValueError(f"{fn}: expected weight.shape[0] (out_channels) to be divisible by "
+                         f"groups={groups}, got weight of shape {tuple(w.shape)}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * n
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}: padding='same' is not supported for strided "
+                                 f"convolutions, got stride={stride}")
+            pads = []
+            for d, k in zip(dilation, kernel):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))  # extra on the right, as torch
+        else:
+            raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of "
+                             f"'valid', 'same'")
+    else:
+        pads = [(p, p) for p in int_tuple(padding, n, fn, "padding", 0)]
+    for size, (lo, hi), d, k in zip(x.shape[2:], pads, dilation, kernel):
+        if size + lo + hi < d * (k - 1) + 1:
+            padded = tuple(s + a + b for s, (a, b) in zip(x.shape[2:], pads))
+            eff = tuple(dd * (kk - 1) + 1 for dd, kk in zip(dilation, kernel))
+            raise ValueError(f"{fn}: calculated padded input size per channel {padded} is "
+                             f"smaller than the (dilated) kernel size {eff}; kernel size can't "
+                             f"be greater than actual input size (input shape "
+                             f"{tuple(x.shape)})")
+    out = jax.lax.conv_general_dilated(
+        x, w, window_strides=stride, padding=pads, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(n), feature_group_count=groups)
+    out = _add_bias(fn, out, bias, n)
+    return out[0] if unbatched else out
+
+
+def _conv_transpose_nd(fn: str, n: int, input, weight, bias, stride, padding, output_padding,
+                       groups, dilation):
+    x, w, unbatched = _prepare(fn, n, input, weight)
+    stride = int_tuple(stride, n, fn, "stride", 1)
+    dilation = int_tuple(dilation, n, fn, "dilation", 1)
+    if isinstance(padding, str):
+        raise TypeError(f"{fn}: expected padding to be an int or a tuple of {n} ints, got "
+                        f"{padding!r} (transposed convolutions take no padding strings)")
+    padding = int_tuple(padding, n, fn, "padding", 0)
+    output_padding = int_tuple(output_padding, n, fn, "output_padding", 0)
+    groups = _check_groups(fn, groups)
+    in_channels = w.shape[0]
+    if x.shape[1] != in_channels:
+        raise ValueError(f"{fn}: expected input with {in_channels} channels (weight.shape[0]), "
+                         f"got {x.shape[1]} channels in input of shape {tuple(x.shape)}")
+    if in_channels % groups:
+        raise ValueError(f"{fn}: expected weight.shape[0] (in_channels) to be divisible by "
+                         f"groups={groups}, got weight of shape {tuple(w.shape)}")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise ValueError(f"{fn}: output padding must be smaller than either stride or "
+                             f"dilation, got output_padding={output_padding}, stride={stride}, "
+                             f"dilation={dilation}")
+    kernel = w.shape[2:]
+    out_sizes = [(l - 1) * s - 2 * p + d * (k - 1) + op + 1
+                 for l, s, p, d, k, op in zip(x.shape[2:], stride, padding, dilation, kernel,
+                                              output_padding)]
+    if any(o <= 0 for o in out_sizes):
+        raise ValueError(f"{fn}: calculated output size {tuple(out_sizes)} is too small "
+                         f"(input shape {tuple(x.shape)}, kernel {tuple(kernel)}, stride "
+                         f"{stride}, padding {padding}, dilation {dilation})")
+    # (in, out/g, *k) -> (out, in/g, *k), spatially flipped: the transposed convolution is a
+    # stride-1 convolution over the stride-dilated input.
+    cout_g = w.shape[1]
+    wt = w.reshape((groups, in_channels // groups, cout_g) + kernel)
+    wt = jnp.swapaxes(wt, 1, 2).reshape((groups * cout_g, in_channels // groups) + kernel)
+    wt = jnp.flip(wt, axis=tuple(range(2, n + 2)))
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
+            for d, k, p, op in zip(dilation, kernel, padding, output_padding)]
+    out = jax.lax.conv_general_dilated(
+        x, wt, window_strides=(1,) * n, padding=pads, lhs_dilation=stride,
+        rhs_dilation=dilation, dimension_numbers=_dimension_numbers(n),
+        feature_group_count=groups)
+    out = _add_bias(fn, out, bias, n)
+    return out[0] if unbatched else out
+
+
+_CONV_DOC = """Applies a {n}-D convolution (``torch.nn.functional.conv{n}d``).
+
+    Args:
+        input: ``{layout}``.
+        weight: ``(out_channels, in_channels / groups, {kdims})``.
+        bias: ``(out_channels,)`` or ``None``.
+        stride: int or tuple of {n} ints (default 1).
+        padding: int, tuple of {n} ints, ``'valid'`` (none) or ``'same'`` (output size equals
+            input size; stride must be 1; for even kernels the extra element goes on the right,
+            as torch).
+        dilation: spacing between kernel elements (default 1).
+        groups: split input and output channels into this many groups (default 1);
+            ``groups == in_channels`` is a depthwise convolution.
+
+    Shape:
+        ``(N, C_in, {sdims}) -> (N, C_out, {odims})`` with
+        ``out = floor((in + 2 * padding - dilation * (k - 1) - 1) / stride) + 1``; unbatched
+        ``(C_in, {sdims})`` gives ``(C_out, {odims})``.
+
+    Returns:
+        The convolution of ``input`` with ``weight`` (plus ``bias``), same dtype as ``input``.
+
+    Example:
+        >>> F.conv{n}d(jnp.ones({ex_in}), jnp.ones({ex_w}), padding=1).shape
+        {ex_out}
+    """
+
+_CONV_T_DOC = """Applies a {n}-D transposed convolution (``torch.nn.functional.conv_transpose{n}d``).
+
+    The gradient of ``conv{n}d`` with respect to its input, sometimes called "deconvolution".
+
+    Args:
+        input: ``{layout}``.
+        weight: ``(in_channels, out_channels / groups, {kdims})`` (torch's layout).
+        bias: ``(out_channels,)`` or ``None``.
+        stride: int or tuple of {n} ints (default 1).
+        padding: ``dilation * (k - 1) - padding`` zeros are added to each side of the input
+            (default 0).
+        output_padding: extra size added to one side of each output dimension (default 0);
+            must be smaller than stride or dilation.
+        groups: number of blocked connections from input to output channels (default 1).
+        dilation: spacing between kernel elements (default 1).
+
+    Shape:
+        ``(N, C_in, {sdims}) -> (N, C_out, {odims})`` with
+        ``out = (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``;
+        unbatched input is accepted.
+
+    Returns:
+        The transposed convolution (plus ``bias``), same dtype as ``input``.
+
+    Example:
+        >>> F.conv_transpose{n}d(jnp.ones({ex_in}), jnp.ones({ex_wt}), stride=2).shape
+        {ex_tout}
+    """
+
+_EXAMPLES = {
+    1: dict(layout="(N, C_in, L) or (C_in, L)", kdims="kL", sdims="L", odims="L_out",
+            ex_in="(2, 3, 8)", ex_w="(4, 3, 3)", ex_out="(2, 4, 8)", ex_wt="(3, 4, 3)",
+            ex_tout="(2, 4, 17)"),
+    2: dict(layout="(N, C_in, H, W) or (C_in, H, W)", kdims="kH, kW", sdims="H, W",
+            odims="H_out, W_out", ex_in="(2, 3, 8, 8)", ex_w="(4, 3, 3, 3)",
+            ex_out="(2, 4, 8, 8)", ex_wt="(3, 4, 3, 3)", ex_tout="(2, 4, 17, 17)"),
+    3: dict(layout="(N, C_in, D, H, W) or (C_in, D, H, W)", kdims="kD, kH, kW",
+            sdims="D, H, W", odims="D_out, H_out, W_out", ex_in="(2, 3, 4, 4, 4)",
+            ex_w="(4, 3, 3, 3, 3)", ex_out="(2, 4, 4, 4, 4)", ex_wt="(3, 4, 3, 3, 3)",
+            ex_tout="(2, 4, 9, 9, 9)"),
+}
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    return _conv_nd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    return _conv_transpose_nd("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                              output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    return _conv_transpose_nd("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                              output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    return _conv_transpose_nd("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                              output_padding, groups, dilation)
+
+
+for _n, _f in ((1, conv1d), (2, conv2d), (3, conv3d)):
+    _f.__doc__ = _CONV_DOC.format(n=_n, **_EXAMPLES[_n])
+for _n, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _f.__doc__ = _CONV_T_DOC.format(n=_n, **_EXAMPLES[_n])
+del _n, _f

@@ -66,8 +66,9 @@ class Linear(Module):
         self.out_features = out_features
         dtype = factory_dtype(dtype)
         self.weight = Parameter(jnp.empty((out_features, in_features), dtype))
-        self.bias = Parameter(jnp.empty((out_features,), dtype)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter(jnp.empty((out_features,), dtype))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
         place(self, device)

@@ -162,6 +162,13 @@ class StateDictError(RuntimeError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NameError_(KeyError):
+    """A bad parameter/buffer/module name (a ``KeyError`` as in torch, printed unquoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def _addindent(s: str, num_spaces: int) -> str:
     lines = s.split("\n")
     if len(lines) == 1:
@@ -178,11 +185,11 @@ def _check_name(kind: str, name: Any, module: "Module", registry: dict) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
-        raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+        raise NameError_(f'{kind} name can\'t contain ".", got {name!r}')
     if name == "":
-        raise KeyError(f'{kind} name can\'t be empty string ""')
+        raise NameError_(f'{kind} name can\'t be empty string ""')
     if hasattr(module, name) and name not in registry:
-        raise KeyError(f"attribute '{name}' already exists")
+        raise NameError_(f"attribute '{name}' already exists")
 
 
 _CONFIG_TYPES = (int, float, str, bool, type(None), tuple)
@@ -429,11 +436,11 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"module name should be a string. Got {type(name).__name__}")
         if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise NameError_(f"attribute '{name}' already exists")
         if "." in name:
-            raise KeyError(f'module name can\'t contain ".", got: {name}')
+            raise NameError_(f'module name can\'t contain ".", got: {name}')
         if name == "":
-            raise KeyError('module name can\'t be empty string ""')
+            raise NameError_('module name can\'t be empty string ""')
         for hook in _global_module_registration_hooks.values():
             out = hook(self, name, module)
             if out is not None:
@@ -900,15 +907,13 @@ def _parse_dtype(dtype):
 
 
 def _looks_like_dtype(value) -> bool:
-    if isinstance(value, (np.dtype, type)) or type(value).__module__.startswith("torch"):
-        return not isinstance(value, type) or issubclass(value, np.generic)
-    if isinstance(value, str):
-        try:
-            jnp.dtype(value)
-            return True
-        except TypeError:
-            return False
-    return hasattr(value, "dtype") and not is_array(value)
+    if is_array(value) or isinstance(value, jax.Device):
+        return False
+    try:
+        _parse_dtype(value)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _parse_to(*args, **kwargs):

@@ -1,0 +1,357 @@
+"""``Optimizer``: torch's optimizer API (param groups, state, state_dict) over Parameter boxes.
+
+An optimizer updates its parameters in place: ``step()`` rebinds each ``Parameter``'s array.
+Gradients come either from ``step(grads)`` (a :class:`jnn.Grads` from ``nn.value_and_grad``,
+matched to parameters by identity) or torch-style from each parameter's ``.grad``.
+
+Under ``nn.jit`` an optimizer is state like a module: its per-parameter state arrays are
+in/out slots, and the numeric hyper-parameters of every param group (``lr``, ``momentum`` ...)
+are *inputs* of the compiled program, so editing ``param_groups[i]['lr']`` (or a scheduler
+doing it) between steps takes effect without recompiling. Which of them are zero, and every
+non-numeric option (``nesterov``, ``maximize`` ...), is static: changing those recompiles once.
+
+Subclasses define ``_init_state(p, group)`` (the state torch creates on the first step, made
+eagerly so a compiled step sees a fixed structure) and ``_update(p, g, state, hyper, static)``
+returning the new parameter value and state.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..modules.module import RemovableHandle, _add_hook, bump_structure_version
+from ..parameter import Parameter, _to_array
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Singleton marking a hyper-parameter without a default (torch's ``optim.optimizer.required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _is_dynamic(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or \
+        isinstance(value, (jax.Array, np.ndarray))
+
+
+class StaticView(dict):
+    """The static part of a param group: non-numeric options and which numbers are zero."""
+
+    def is_zero(self, key: str) -> bool:
+        return key in self["_zero"]
+
+
+def _static_view(group: dict, static_keys: frozenset) -> StaticView:
+    view = StaticView()
+    zero = []
+    for k, v in group.items():
+        if k == "params":
+            continue
+        if _is_dynamic(v) and k not in static_keys:
+            if isinstance(v, (int, float)) and v == 0:
+                zero.append(k)
+        else:
+            view[k] = v
+    view["_zero"] = frozenset(zero)
+    return view
+
+
+def _hashable(value: Any):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, frozenset):
+        return tuple(sorted(value))
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return id(value)
+
+
+class Optimizer:
+    """Base class of all optimizers (``torch.optim.Optimizer``).
+
+    Args:
+        params: an iterable of Parameters, or of dicts defining param groups (each with a
+            ``'params'`` entry and per-group hyper-parameters).
+        defaults: default hyper-parameter values for groups that do not set them.
+    """
+
+    _jnn_stateful = True
+    _static_keys: frozenset = frozenset()
+
+    def __init__(self, params: Iterable, defaults: dict):
+        self.defaults = defaults
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list = []
+        self._optimizer_step_pre_hooks: dict = {}
+        self._optimizer_step_post_hooks: dict = {}
+        self._jnn_static_views: list = []
+        if isinstance(params, Parameter) or isinstance(params, jax.Array):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Parameters or dicts, but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # -- param groups -------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyper-parameters (fine-tuning, per-layer lr)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Parameter):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError("optimizer can only optimize Parameters, but one of the params is "
+                                + type(p).__name__)
+        param_group = dict(param_group)
+        param_group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        if existing & {id(p) for p in params}:
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+        bump_structure_version()
+
+    # -- gradients ----------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad = None if set_to_none else jnp.zeros_like(p.grad)
+
+    def _grad_lookup(self, grads) -> Callable[[Parameter], Any]:
+        if grads is None:
+            return lambda p: p.grad
+        if isinstance(grads, tuple) and grads and all(isinstance(g, Mapping) for g in grads):
+            def lookup(p, _grads=grads):
+                for g in _grads:
+                    value = g.get(p)
+                    if value is not None:
+                        return value
+                return None
+            return lookup
+        if isinstance(grads, Mapping):
+            return lambda p: grads.get(p)
+        if isinstance(grads, (list, tuple)):
+            flat = [p for g in self.param_groups for p in g["params"]]
+            if len(grads) != len(flat):
+                raise ValueError(f"step: got {len(grads)} gradients for {len(flat)} parameters")
+            table = {id(p): g for p, g in zip(flat, grads)}
+            return lambda p: table.get(id(p))
+        raise TypeError("step: grads must be a jnn.Grads (from nn.value_and_grad), a mapping "
+                        f"from Parameter to array, or a list aligned with the parameters; got "
+                        f"{type(grads).__name__}")
+
+    # -- stepping -----------------------------------------------------------------------------
+    def _init_state(self, p: Parameter, group: dict) -> dict:
+        """The per-parameter state torch creates on the first step (override)."""
+        return {}
+
+    def _ensure_state(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if not self.state.get(p):
+                    init = self._init_state(p, group)
+                    if init:
+                        self.state[p] = init
+
+    def _update(self, p, g, state: dict, hyper: dict, static: StaticView):
+        """Return ``(new_p, new_state)`` for one parameter (override)."""
+        raise NotImplementedError
+
+    def _static_for(self, index: int, group: dict) -> StaticView:
+        # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
+        # was taken when the state was gathered.
+        for v in group.values():
+            if isinstance(v, jax.core.Tracer):
+                return self._jnn_static_views[index]
+        return _static_view(group, self._static_keys)
+
+    def step(self, grads=None, closure: Optional[Callable] = None):
+        """Update every parameter that has a gradient.
+
+        Args:
+            grads: gradients from ``nn.value_and_grad`` (a ``Grads``, or a tuple of them);
+                ``None`` uses each parameter's ``.grad`` (torch style).
+            closure: re-evaluates the model and returns the loss (torch's ``step(closure)``).
+                A callable passed as ``grads`` is taken as the closure.
+
+        Returns:
+            The closure's loss, or ``None``.
+        """
+        if callable(grads) and not isinstance(grads, Mapping) and closure is None:
+            grads, closure = None, grads
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, (), {})
+            if result is not None:
+                raise RuntimeError("optimizer step pre-hooks that change arguments are not "
+                                   "supported by jnn")
+        loss = closure() if closure is not None else None
+        lookup = self._grad_lookup(grads)
+        for index, group in enumerate(self.param_groups):
+            static = self._static_for(index, group)
+            hyper = {k: v for k, v in group.items()
+                     if k != "params" and k not in static and k != "_zero"}
+            for p in group["params"]:
+                g = lookup(p)
+                if g is None:
+                    continue
+                g = _to_array(g, "gradient")
+                if g.shape != p.shape:
+                    raise ValueError(f"step: gradient of shape {tuple(g.shape)} for a parameter "
+                                     f"of shape {p.shape}")
+                state = self.state.get(p)
+                if not state:
+                    state = self._init_state(p, group)
+                    if state:
+                        self.state[p] = state
+                new_p, new_state = self._update(p._data, g, dict(state), hyper, static)
+                p._data = new_p.astype(p._data.dtype)
+                if new_state:
+                    self.state[p].update(new_state)
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, (), {})
+        return loss
+
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        return _add_hook_dict(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        return _add_hook_dict(self._optimizer_step_post_hooks, hook)
+
+    # -- nn.jit integration -------------------------------------------------------------------
+    def _jnn_collect_state(self, collector) -> None:
+        self._ensure_state()
+        self._jnn_static_views = [_static_view(g, self._static_keys) for g in self.param_groups]
+        collector.signature.append((type(self), tuple(_hashable(v)
+                                                      for v in self._jnn_static_views)))
+        for group in self.param_groups:
+            for p in group["params"]:
+                collector.add_parameter(p)
+            for k, v in group.items():
+                if k != "params" and _is_dynamic(v) and k not in self._static_keys:
+                    collector.add(group, k, writable=False, kind="hyper")
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state.get(p)
+                if state:
+                    collector.signature.append(tuple(state))
+                    for k in state:
+                        collector.add(state, k, kind="optim")
+
+    # -- state_dict ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """torch's structure: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
+        index_of, start, groups = {}, 0, []
+        for group in self.param_groups:
+            indices = list(range(start, start + len(group["params"])))
+            for p, i in zip(group["params"], indices):
+                index_of.setdefault(id(p), i)
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = indices
+            groups.append(packed)
+            start += len(indices)
+        state = {}
+        for p, s in self.state.items():
+            if id(p) in index_of and s:
+                # Keys starting with "_" are jnn-internal bookkeeping, not torch state.
+                state[index_of[id(p)]] = {k: v for k, v in s.items() if not k.startswith("_")}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state_dict from ``state_dict()`` (jnn's or torch's, arrays or tensors)."""
+        if not isinstance(state_dict, Mapping) or "param_groups" not in state_dict:
+            raise TypeError("load_state_dict: expected a dict with 'state' and 'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has a different number of parameter groups: "
+                             f"{len(saved_groups)} saved, {len(self.param_groups)} in optimizer")
+        for saved, group in zip(saved_groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                                 f"the size of optimizer's group ({len(saved['params'])} vs "
+                                 f"{len(group['params'])})")
+        id_map = {old: p for saved, group in zip(saved_groups, self.param_groups)
+                  for old, p in zip(saved["params"], group["params"])}
+        new_state: defaultdict = defaultdict(dict)
+        for key, value in state_dict.get("state", {}).items():
+            if key not in id_map:
+                continue
+            p = id_map[key]
+            entry = {}
+            for k, v in value.items():
+                if v is None or isinstance(v, (int, float, bool)):
+                    entry[k] = v
+                    continue
+                arr = _to_array(v, f"state[{key}][{k!r}]")
+                if k != "step" and jnp.issubdtype(arr.dtype, jnp.floating):
+                    arr = arr.astype(p.dtype)
+                entry[k] = arr
+            new_state[p] = entry
+        self.state = new_state
+        for saved, group in zip(saved_groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = v
+        bump_structure_version()
+
+    # -- text ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        bump_structure_version()
+
+
+def _add_hook_dict(hooks: dict, hook: Callable) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    bump_structure_version()
+    return handle
