@@ -302,11 +302,19 @@ class ModuleDict(Module):
             self[m[0]] = m[1]
 
 
-def _param_line(key, value) -> str:
+_TORCH_TYPENAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+                    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+                    "bool": "BoolTensor", "complex64": "ComplexFloatTensor"}
+
+
+def _param_line(key, value, typename: bool = False) -> str:
+    # torch prints the dtype in ParameterList and the legacy type name in ParameterDict.
     if isinstance(value, Parameter) or is_array(value):
         kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
         size = "x".join(str(s) for s in np.shape(value))
         dtype = np.dtype(value.dtype).name
+        dtype = _TORCH_TYPENAMES.get(dtype, dtype) if typename else dtype
         return f"  ({key}): {kind} containing: [torch.{dtype} of size {size}]"
     return f"  ({key}): Object of type: {type(value).__name__}"
 
@@ -470,7 +478,7 @@ class ParameterDict(Module):
             self[p[0]] = p[1]
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p) for k, p in self.items())
+        return "\n".join(_param_line(k, p, typename=True) for k, p in self.items())
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")

@@ -13,10 +13,27 @@ non-numeric option (``nesterov``, ``maximize`` ...), is static: changing those r
 Subclasses define ``_init_state(p, group)`` (the state torch creates on the first step, made
 eagerly so a compiled step sees a fixed structure) and ``_update(p, g, state, hyper, static)``
 returning the new parameter value and state.
+
+Class attributes a subclass may set:
+
+* ``_static_keys``: numeric options that are compile-time constants anyway.
+* ``_zero_keys``: the numeric options whose zero-ness the update branches on with
+  ``static.is_zero`` (``None``: all of them). Keeping ``lr`` out of it means a schedule that
+  reaches ``lr == 0`` does not recompile.
+* ``_dynamic_items``: ``{key: indices}`` for tuple options of which only some entries are
+  program inputs, e.g. ``{"betas": (0,)}``: ``betas[0]`` (which ``CyclicLR``/``OneCycleLR``
+  cycle every step) is an input, ``betas[1]`` stays a Python float so that quantities like
+  ``1 - 0.999`` are computed in double precision, as torch does. The update reads the live
+  tuple from ``hyper[key]``.
+
+Param groups are dicts that notice edits of static facts (a non-numeric option, the zero-ness
+of a ``_zero_keys`` entry, a static tuple entry) and bump the structure version, so the next
+``nn.jit`` call re-gathers and, if needed, recompiles instead of silently using stale options.
 """
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Optional
@@ -46,6 +63,14 @@ def _is_dynamic(value: Any) -> bool:
         isinstance(value, (jax.Array, np.ndarray))
 
 
+def _is_tracer(value: Any) -> bool:
+    if isinstance(value, jax.core.Tracer):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(isinstance(v, jax.core.Tracer) for v in value)
+    return False
+
+
 class StaticView(dict):
     """The static part of a param group: non-numeric options and which numbers are zero."""
 
@@ -53,19 +78,76 @@ class StaticView(dict):
         return key in self["_zero"]
 
 
-def _static_view(group: dict, static_keys: frozenset) -> StaticView:
+def _mask_items(value: Any, indices: tuple) -> Any:
+    if isinstance(value, (tuple, list)):
+        return tuple(None if i in indices else v for i, v in enumerate(value))
+    return value
+
+
+def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: Optional[frozenset],
+              dynamic_items: dict) -> tuple:
+    """What of ``group[key] = value`` is static: the compile-time facts it contributes."""
+    if key in dynamic_items:
+        return ("items", _hashable(_mask_items(value, dynamic_items[key])))
+    if _is_dynamic(value) and key not in static_keys:
+        zero = isinstance(value, (int, float)) and value == 0 and \
+            (zero_keys is None or key in zero_keys)
+        return ("dyn", zero)
+    return ("static", _hashable(value))
+
+
+def _static_view(group: dict, static_keys: frozenset, zero_keys: Optional[frozenset] = None,
+                 dynamic_items: Optional[dict] = None) -> StaticView:
+    dynamic_items = dynamic_items or {}
     view = StaticView()
     zero = []
     for k, v in group.items():
         if k == "params":
             continue
-        if _is_dynamic(v) and k not in static_keys:
-            if isinstance(v, (int, float)) and v == 0:
+        if k in dynamic_items:
+            view[k] = _mask_items(v, dynamic_items[k])
+        elif _is_dynamic(v) and k not in static_keys:
+            if isinstance(v, (int, float)) and v == 0 and (zero_keys is None or k in zero_keys):
                 zero.append(k)
         else:
             view[k] = v
     view["_zero"] = frozenset(zero)
     return view
+
+
+class _ParamGroup(dict):
+    """A param group: a dict that bumps the structure version when a static fact changes."""
+
+    _owner: Any = None
+
+    def __setitem__(self, key, value):
+        owner = self._owner
+        if owner is None or key == "params" or _is_tracer(value):
+            dict.__setitem__(self, key, value)
+            return
+        old = self.get(key, _MISSING)
+        dict.__setitem__(self, key, value)
+        if old is _MISSING:
+            if not (_is_dynamic(value) and key not in owner._static_keys):
+                bump_structure_version()
+            return
+        if _is_tracer(old):
+            return
+        args = (owner._static_keys, owner._zero_keys, owner._dynamic_items)
+        if _classify(key, old, *args) != _classify(key, value, *args):
+            bump_structure_version()
+
+    def __reduce__(self):
+        return (_rebuild_group, (self._owner, dict(self)))
+
+
+_MISSING = object()
+
+
+def _rebuild_group(owner_cls, items):
+    group = _ParamGroup(items)
+    group._owner = owner_cls
+    return group
 
 
 def _hashable(value: Any):
@@ -93,6 +175,8 @@ class Optimizer:
 
     _jnn_stateful = True
     _static_keys: frozenset = frozenset()
+    _zero_keys: Optional[frozenset] = None
+    _dynamic_items: dict = {}
 
     def __init__(self, params: Iterable, defaults: dict):
         self.defaults = defaults
@@ -134,7 +218,7 @@ class Optimizer:
             if not isinstance(p, Parameter):
                 raise TypeError("optimizer can only optimize Parameters, but one of the params is "
                                 + type(p).__name__)
-        param_group = dict(param_group)
+        param_group = _ParamGroup(param_group)
         param_group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
@@ -146,6 +230,7 @@ class Optimizer:
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
         if existing & {id(p) for p in params}:
             raise ValueError("some parameters appear in more than one parameter group")
+        param_group._owner = type(self)
         self.param_groups.append(param_group)
         bump_structure_version()
 
@@ -187,10 +272,8 @@ class Optimizer:
     def _ensure_state(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if not self.state.get(p):
-                    init = self._init_state(p, group)
-                    if init:
-                        self.state[p] = init
+                if p not in self.state:
+                    self.state[p] = self._init_state(p, group)
 
     def _update(self, p, g, state: dict, hyper: dict, static: StaticView):
         """Return ``(new_p, new_state)`` for one parameter (override)."""
@@ -200,9 +283,20 @@ class Optimizer:
         # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
         # was taken when the state was gathered.
         for v in group.values():
-            if isinstance(v, jax.core.Tracer):
+            if _is_tracer(v):
                 return self._jnn_static_views[index]
-        return _static_view(group, self._static_keys)
+        return self._make_static_view(group)
+
+    def _make_static_view(self, group: dict) -> StaticView:
+        return _static_view(group, self._static_keys, self._zero_keys, self._dynamic_items)
+
+    def _hyper(self, group: dict, static: StaticView) -> dict:
+        hyper = {k: v for k, v in group.items()
+                 if k != "params" and k not in static and k != "_zero"}
+        for k in self._dynamic_items:
+            if k in group:
+                hyper[k] = group[k]
+        return hyper
 
     def step(self, grads=None, closure: Optional[Callable] = None):
         """Update every parameter that has a gradient.
@@ -227,8 +321,7 @@ class Optimizer:
         lookup = self._grad_lookup(grads)
         for index, group in enumerate(self.param_groups):
             static = self._static_for(index, group)
-            hyper = {k: v for k, v in group.items()
-                     if k != "params" and k not in static and k != "_zero"}
+            hyper = self._hyper(group, static)
             for p in group["params"]:
                 g = lookup(p)
                 if g is None:
@@ -238,14 +331,18 @@ class Optimizer:
                     raise ValueError(f"step: gradient of shape {tuple(g.shape)} for a parameter "
                                      f"of shape {p.shape}")
                 state = self.state.get(p)
-                if not state:
-                    state = self._init_state(p, group)
-                    if state:
-                        self.state[p] = state
+                if state is None:
+                    state = self.state[p] = self._init_state(p, group)
                 new_p, new_state = self._update(p._data, g, dict(state), hyper, static)
-                p._data = new_p.astype(p._data.dtype)
+                p._data = jnp.asarray(new_p).astype(p._data.dtype)
                 if new_state:
-                    self.state[p].update(new_state)
+                    # Keep each state array's dtype: a compiled step must return what it got.
+                    target = self.state[p]
+                    for k, v in new_state.items():
+                        old = target.get(k)
+                        if hasattr(old, "dtype") and hasattr(v, "dtype") and v.dtype != old.dtype:
+                            v = v.astype(old.dtype)
+                        target[k] = v
         for hook in list(self._optimizer_step_post_hooks.values()):
             hook(self, (), {})
         return loss
@@ -259,14 +356,18 @@ class Optimizer:
     # -- nn.jit integration -------------------------------------------------------------------
     def _jnn_collect_state(self, collector) -> None:
         self._ensure_state()
-        self._jnn_static_views = [_static_view(g, self._static_keys) for g in self.param_groups]
+        self._jnn_static_views = [self._make_static_view(g) for g in self.param_groups]
         collector.signature.append((type(self), tuple(_hashable(v)
                                                       for v in self._jnn_static_views)))
         for group in self.param_groups:
             for p in group["params"]:
                 collector.add_parameter(p)
             for k, v in group.items():
-                if k != "params" and _is_dynamic(v) and k not in self._static_keys:
+                if k in self._dynamic_items:
+                    item = _TupleItems(group, k)
+                    for i in self._dynamic_items[k]:
+                        collector.add(item, i, writable=False, kind="hyper")
+                elif k != "params" and _is_dynamic(v) and k not in self._static_keys:
                     collector.add(group, k, writable=False, kind="hyper")
         for group in self.param_groups:
             for p in group["params"]:
@@ -317,13 +418,9 @@ class Optimizer:
             p = id_map[key]
             entry = {}
             for k, v in value.items():
-                if v is None or isinstance(v, (int, float, bool)):
-                    entry[k] = v
+                if v is None:
                     continue
-                arr = _to_array(v, f"state[{key}][{k!r}]")
-                if k != "step" and jnp.issubdtype(arr.dtype, jnp.floating):
-                    arr = arr.astype(p.dtype)
-                entry[k] = arr
+                entry[k] = self._load_state_value(p, k, v, f"state[{key}][{k!r}]")
             new_state[p] = entry
         self.state = new_state
         for saved, group in zip(saved_groups, self.param_groups):
@@ -331,6 +428,23 @@ class Optimizer:
                 if k != "params":
                     group[k] = v
         bump_structure_version()
+
+    def _load_state_value(self, p: Parameter, key: str, value: Any, what: str):
+        """Convert one loaded state value (torch tensor, numpy/jax array, number, list)."""
+        if isinstance(value, (list, tuple)):
+            return type(value)(v if v is None or isinstance(v, (int, float, bool)) else
+                               _to_array(v, what) for v in value)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            # torch's scalar state ('step', 'eta', 'mu', 'mu_product') is a float32 tensor.
+            return jnp.asarray(value, jnp.float32) if key in ("step", "eta", "mu", "mu_product") \
+                else value
+        arr = _to_array(value, what)
+        if jnp.issubdtype(arr.dtype, jnp.floating) and arr.shape == tuple(p.shape) and \
+                key != "step" and arr.ndim > 0:
+            arr = arr.astype(p.dtype)
+        return arr
 
     # -- text ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -348,6 +462,65 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
         bump_structure_version()
+
+
+def _pow(base, step):
+    """``base ** step`` for a step-count array; a Python-float ``base`` keeps its double-precision
+    logarithm (``0.999 ** t`` in float32 would lose digits that bias corrections need)."""
+    if isinstance(base, (int, float)):
+        if base == 0:
+            return jnp.zeros_like(step)
+        return jnp.exp(step * math.log(base))
+    return jnp.power(base, step)
+
+
+def _one_minus_pow(base, step):
+    """``1 - base ** step`` without cancellation (``-expm1(step * log(base))``)."""
+    if isinstance(base, (int, float)):
+        if base == 0:
+            return jnp.ones_like(step)
+        return -jnp.expm1(step * math.log(base))
+    return -jnp.expm1(step * jnp.log(base))
+
+
+def _step_zero(p) -> jax.Array:
+    """torch's ``state['step']``: a float32 scalar."""
+    return jnp.zeros((), jnp.float32)
+
+
+def _check_lr(lr) -> None:
+    if isinstance(lr, (jax.Array, np.ndarray)) and np.size(lr) != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_betas(betas) -> None:
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def _check_nonneg(value, what: str) -> None:
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {what} value: {value}")
+
+
+class _TupleItems:
+    """A slot container for some entries of a tuple option (``group['betas'][0]``)."""
+
+    def __init__(self, group: dict, key: str):
+        self.group = group
+        self.key = key
+
+    def __getitem__(self, index: int):
+        return self.group[self.key][index]
+
+    def __setitem__(self, index: int, value) -> None:
+        items = list(self.group[self.key])
+        items[index] = value
+        self.group[self.key] = tuple(items)
 
 
 def _add_hook_dict(hooks: dict, hook: Callable) -> RemovableHandle:
