@@ -14,6 +14,8 @@ from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_se
                      rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
                      set_rng_state, bernoulli, multinomial)
 from .transforms import Grads, functional_call, grad, jit, value_and_grad
+from . import parallel
+from .parallel import DataParallel, pmap
 
 __version__ = "0.1.0.dev0"
 
@@ -22,13 +24,16 @@ __all__ = [
     "functional", "init", "random", "Generator", "manual_seed", "seed", "initial_seed",
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
-    "jit", "grad", "value_and_grad", "functional_call", "Grads",
+    "jit", "grad", "value_and_grad", "functional_call", "Grads", "pmap", "parallel",
+    "DataParallel", "save", "load",
 ]
 
 
 def __getattr__(name):
     # Subpackages that import optional pieces are loaded on first use.
     import importlib
-    if name in ("optim", "utils", "parallel", "serialization"):
+    if name in ("optim", "utils", "serialization"):
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(f"{__name__}.serialization"), name)
     raise AttributeError(f"module 'jnn' has no attribute {name!r}")

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._axis import current_axis_name, varies_over
 from ._state import StateCollector, collect, is_stateful
 from .modules.module import Module, structure_version
 from .parameter import Parameter
@@ -134,8 +135,10 @@ class _Jit:
     # -- inside the trace --------------------------------------------------------------------
     def _pure(self, signature_id, layout, values, dyn):
         self._trace_count += 1
-        slots, writable = self._slots, self._writable
-        originals = [c[k] for c, k in slots]
+        args, kwargs = self._rebuild(layout, dyn)
+        return self._run_with_state(values, args, kwargs)
+
+    def _rebuild(self, layout, dyn):
         args, kwargs = [], {}
         for position, kind, ref in layout:
             value = (self._state_objects[ref] if kind == "state" else
@@ -144,6 +147,13 @@ class _Jit:
                 args.append(value)
             else:
                 kwargs[position] = value
+        return args, kwargs
+
+    def _run_with_state(self, values, args, kwargs):
+        """Swap ``values`` into the slots, run ``fn``, and return its output and the slot
+        values it changed (by index); the slots' original contents are restored."""
+        slots, writable = self._slots, self._writable
+        originals = [c[k] for c, k in slots]
         try:
             for (c, k), v in zip(slots, values):
                 c[k] = v
@@ -383,6 +393,9 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
                     p._data = v
 
         (value, (aux, changed)), raw = jax.value_and_grad(inner, has_aux=True)(primals)
+        axis = current_axis_name()
+        if axis is not None:  # inside nn.pmap: average gradients across devices
+            raw = jax.tree.map(functools.partial(_average_over_devices, axis=axis), raw)
         for idx, v in changed.items():
             c, k = slots[idx]
             c[k] = v
@@ -393,6 +406,18 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
         return ((value, aux) if has_aux else value), grads
 
     return wrapper
+
+
+def _average_over_devices(g, axis):
+    """The mean over devices of per-device gradients.
+
+    Under ``shard_map`` a gradient with respect to a replicated value already arrives summed
+    over devices (the transpose of the implicit broadcast to per-device values is a ``psum``),
+    so it only needs dividing; a per-device (varying) gradient needs a ``pmean``.
+    """
+    if varies_over(g, axis):
+        return jax.lax.pmean(g, axis)
+    return g / jax.lax.psum(1, axis)
 
 
 def grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False) -> Callable:
