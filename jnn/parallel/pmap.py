@@ -84,12 +84,14 @@ class _Pmap(_Jit):
         super()._gather(state_objects, ids)
         # Place the state replicated on the mesh now, so the first call sees the same input
         # shardings as every later one (whose state comes back replicated): no second trace.
-        if jax.process_count() == 1:
-            replicated = NamedSharding(self.mesh, P())
-            for c, k in self._slots:
-                v = c[k]
-                if isinstance(v, jax.Array) and v.sharding != replicated:
-                    c[k] = jax.device_put(v, replicated)
+        # With several processes the values become global arrays (each process holds a full
+        # replica), which is also how the step returns them.
+        replicated = NamedSharding(self.mesh, P())
+        for c, k in self._slots:
+            v = c[k]
+            if isinstance(v, jax.Array) and v.sharding != replicated:
+                c[k] = (jax.device_put(v, replicated) if jax.process_count() == 1 else
+                        jax.make_array_from_process_local_data(replicated, np.asarray(v)))
 
     # -- multi-process: process-local data <-> global arrays ----------------------------------
     def _globalize(self, a):
@@ -113,9 +115,6 @@ class _Pmap(_Jit):
         axis = self.axis_name
         kinds = self._collector.kinds
         dyn_specs = [P(axis) if jnp.ndim(d) >= 1 else P() for d in dyn]
-        if jax.process_count() > 1:
-            values = [v if v is None else jax.make_array_from_process_local_data(
-                NamedSharding(self.mesh, P()), v) for v in values]
 
         def body(values, dyn):
             values = list(values)
