@@ -78,30 +78,83 @@ class _Jit:
         self._signature_id = 0
         self._state_objects: tuple = ()
         self._trace_count = 0
+        self._plan = None
+        self._layouts: list = []
+        self._layout_ids: dict = {}
+        self._hyper: list = []
+        self._scalar_cache: dict = {}
         self._jitted = jax.jit(self._pure, static_argnums=(0, 1),
                                donate_argnums=(2,) if donate_state else ())
 
     # -- per call ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        layout, state_objects, dyn = [], [], []
-        for i, a in enumerate(args):
-            kind = "static" if i in self._static_argnums else _classify(a)
-            self._place(kind, a, layout, state_objects, dyn, i)
-        for name in sorted(kwargs):
-            a = kwargs[name]
-            kind = "static" if name in self._static_argnames else _classify(a)
-            self._place(kind, a, layout, state_objects, dyn, name)
+        plan = self._plan
+        if (plan is not None and not kwargs and tuple(map(type, args)) == plan[0]
+                and all(args[i] == v for i, v in plan[3])):
+            # Fast path: same argument types (and static values) as last time.
+            state_objects = [args[i] for i in plan[1]]
+            dyn = [args[i] for i in plan[2]]
+            layout_id = plan[4]
+        else:
+            state_objects, dyn, layout_id = self._classify_call(args, kwargs)
         ids = tuple(map(id, state_objects))
         if ids != self._cache_ids or structure_version() != self._cache_version:
             self._gather(state_objects, ids)
         self._state_objects = state_objects
         slots = self._slots
         values = [c[k] for c, k in slots]
-        out, new_values = self._jitted(self._signature_id, tuple(layout), values, dyn)
+        if self._hyper and not self._hyper_values_ok(values):
+            self._gather(state_objects, ids)
+            slots = self._slots
+            values = [c[k] for c, k in slots]
+            self._hyper_values_ok(values)
+        out, new_values = self._jitted(self._signature_id, layout_id, values, dyn)
         for i, v in new_values.items():
             c, k = slots[i]
             c[k] = v
         return out
+
+    def _hyper_values_ok(self, values) -> bool:
+        """Convert hyper-parameters to cached device scalars (no host-to-device copy per call)
+        and check that none changed between zero and non-zero (that is static: retrace)."""
+        cache = self._scalar_cache
+        for i, was_zero in self._hyper:
+            v = values[i]
+            if type(v) in (int, float):
+                if (v == 0) != was_zero:
+                    return False
+                key = (type(v), v)
+                arr = cache.get(key)
+                if arr is None:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    arr = cache[key] = jnp.asarray(v)
+                values[i] = arr
+        return True
+
+    def _classify_call(self, args, kwargs):
+        layout, state_objects, dyn = [], [], []
+        cacheable = not kwargs
+        for i, a in enumerate(args):
+            kind = "static" if i in self._static_argnums else _classify(a)
+            cacheable = cacheable and not isinstance(a, (tuple, list, dict))
+            self._place(kind, a, layout, state_objects, dyn, i)
+        for name in sorted(kwargs):
+            a = kwargs[name]
+            kind = "static" if name in self._static_argnames else _classify(a)
+            self._place(kind, a, layout, state_objects, dyn, name)
+        layout = tuple(layout)
+        layout_id = self._layout_ids.get(layout)
+        if layout_id is None:
+            layout_id = self._layout_ids[layout] = len(self._layouts)
+            self._layouts.append(layout)
+        if cacheable:
+            self._plan = (tuple(map(type, args)),
+                          tuple(p for p, kind, _ in layout if kind == "state"),
+                          tuple(p for p, kind, _ in layout if kind == "dyn"),
+                          tuple((p, ref) for p, kind, ref in layout if kind == "static"),
+                          layout_id)
+        return state_objects, dyn, layout_id
 
     @staticmethod
     def _place(kind, value, layout, state_objects, dyn, position):
@@ -129,13 +182,16 @@ class _Jit:
         self._collector = collector
         self._slots = collector.slots()
         self._writable = collector.writable
+        self._hyper = [(i, c[k] == 0) for i, ((c, k), kind) in
+                       enumerate(zip(self._slots, collector.kinds))
+                       if kind == "hyper" and type(c[k]) in (int, float)]
         self._cache_ids = ids
         self._cache_version = structure_version()
 
     # -- inside the trace --------------------------------------------------------------------
-    def _pure(self, signature_id, layout, values, dyn):
+    def _pure(self, signature_id, layout_id, values, dyn):
         self._trace_count += 1
-        args, kwargs = self._rebuild(layout, dyn)
+        args, kwargs = self._rebuild(self._layouts[layout_id], dyn)
         return self._run_with_state(values, args, kwargs)
 
     def _rebuild(self, layout, dyn):
@@ -176,15 +232,12 @@ class _Jit:
 
     def lower(self, *args, **kwargs):
         """Lower for the given arguments (``jax.jit(...).lower``), e.g. to inspect the HLO."""
-        layout, state_objects, dyn = [], [], []
-        for i, a in enumerate(args):
-            self._place(_classify(a), a, layout, state_objects, dyn, i)
-        for name in sorted(kwargs):
-            self._place(_classify(kwargs[name]), kwargs[name], layout, state_objects, dyn, name)
+        state_objects, dyn, layout_id = self._classify_call(args, kwargs)
         self._gather(state_objects, tuple(map(id, state_objects)))
         self._state_objects = state_objects
         values = [c[k] for c, k in self._slots]
-        return self._jitted.lower(self._signature_id, tuple(layout), values, dyn)
+        self._hyper_values_ok(values)
+        return self._jitted.lower(self._signature_id, layout_id, values, dyn)
 
 
 def jit(fn: Optional[Callable] = None, *, static_argnums: Union[int, Sequence[int]] = (),

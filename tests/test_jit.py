@@ -268,3 +268,28 @@ def test_random_stream_api():
     nn.manual_seed(5)
     m2 = nn.Linear(3, 3)
     np.testing.assert_array_equal(m1.weight.data, m2.weight.data)
+
+
+def test_zero_to_nonzero_hyperparameter_recompiles_and_takes_effect():
+    x, y = jnp.ones((4, 4)), jnp.zeros((4, 2))
+    nn.manual_seed(0)
+    a, b = _mlp(), _mlp()
+    b.load_state_dict(a.state_dict())
+    oa, ob = optim.SGD(a.parameters(), lr=0.1), optim.SGD(b.parameters(), lr=0.1)
+    step = nn.jit(_train_step)
+    step(a, oa, x, y)
+    _train_step(b, ob, x, y)
+    for o in (oa, ob):
+        o.param_groups[0]["weight_decay"] = 0.5
+    step(a, oa, x, y)
+    _train_step(b, ob, x, y)
+    for k, v in b.state_dict().items():
+        np.testing.assert_allclose(a.state_dict()[k], v, rtol=1e-5, atol=1e-6)
+    assert step.trace_count == 2
+
+
+def test_positional_static_argument_change_retraces():
+    fn = nn.jit(lambda m, x, flip: -m(x) if flip else m(x))
+    model, x = nn.Linear(2, 2), jnp.ones((1, 2))
+    np.testing.assert_allclose(fn(model, x, True), -fn(model, x, False), rtol=1e-6)
+    assert fn.trace_count == 2

@@ -110,8 +110,9 @@ class _Pmap(_Jit):
         return jnp.concatenate([s.data for s in shards])
 
     # -- the compiled program -----------------------------------------------------------------
-    def _pure(self, signature_id, layout, values, dyn):
+    def _pure(self, signature_id, layout_id, values, dyn):
         self._trace_count += 1
+        layout = self._layouts[layout_id]
         axis = self.axis_name
         kinds = self._collector.kinds
         dyn_specs = [P(axis) if jnp.ndim(d) >= 1 else P() for d in dyn]
@@ -131,7 +132,7 @@ class _Pmap(_Jit):
             new_values = {i: _replicate(v, axis) for i, v in new_values.items()}
             new_values.update(rng_next)
             leaves, treedef = jax.tree_util.tree_flatten(out)
-            self._out_treedefs[signature_id, layout] = treedef
+            self._out_treedefs[signature_id, layout_id] = treedef
             batched, scalars = {}, {}
             for i, leaf in enumerate(leaves):
                 leaf = jnp.asarray(leaf)
@@ -146,7 +147,7 @@ class _Pmap(_Jit):
         mapped = jax.shard_map(body, mesh=self.mesh, in_specs=(P(), dyn_specs),
                                out_specs=(P(axis), P(), P()))
         batched, scalars, new_values = mapped(values, list(dyn))
-        treedef = self._out_treedefs[signature_id, layout]
+        treedef = self._out_treedefs[signature_id, layout_id]
         leaves = [batched[i] if i in batched else scalars[i]
                   for i in range(treedef.num_leaves)]
         return jax.tree_util.tree_unflatten(treedef, leaves), new_values
