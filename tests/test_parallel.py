@@ -117,3 +117,41 @@ def test_scatter_gather_replicate_parallel_apply():
     assert len(replicas) == 4 and list(replicas[2].weight.data.devices())[0] == devices[2]
     outs = parallel_apply(replicas, parts)
     np.testing.assert_allclose(gather(outs, devices[0]), model(x), rtol=1e-6)
+
+
+def _bn_net(norm):
+    return nn.Sequential(nn.Linear(4, 6), norm(6), nn.ReLU(), nn.Linear(6, 2))
+
+
+def test_sync_batchnorm_under_pmap_equals_batchnorm_on_the_whole_batch():
+    nn.manual_seed(0)
+    ref = _bn_net(nn.BatchNorm1d)
+    sync = nn.SyncBatchNorm.convert_sync_batchnorm(_bn_net(nn.BatchNorm1d))
+    assert isinstance(sync[1], nn.SyncBatchNorm)
+    sync.load_state_dict(ref.state_dict())
+    o_ref = optim.SGD(ref.parameters(), lr=0.1)
+    o_sync = optim.SGD(sync.parameters(), lr=0.1)
+    x, y = _data(32)
+    step_ref, step_sync = nn.jit(_step), nn.pmap(_step)
+    for _ in range(3):
+        np.testing.assert_allclose(step_sync(sync, o_sync, x, y), step_ref(ref, o_ref, x, y),
+                                   rtol=1e-5)
+    for k, v in ref.state_dict().items():
+        np.testing.assert_allclose(sync.state_dict()[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+    assert int(sync[1].num_batches_tracked) == 3
+    # outputs too, in training mode (global batch statistics)
+    fwd = nn.pmap(lambda m, x: m(x))
+    np.testing.assert_allclose(fwd(sync, x), nn.jit(lambda m, x: m(x))(ref, x), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_plain_batchnorm_under_pmap_averages_running_stats():
+    nn.manual_seed(0)
+    model = _bn_net(nn.BatchNorm1d)
+    x, _ = _data(32)
+    nn.pmap(lambda m, x: m(x))(model, x)
+    # per-device statistics, averaged before write-back: mean of the 8 local means
+    h = np.asarray(jnp.asarray(x) @ model[0].weight.data.T + model[0].bias.data)
+    local_means = h.reshape(8, 4, 6).mean(1)
+    np.testing.assert_allclose(model[1].running_mean, 0.1 * local_means.mean(0), rtol=1e-5,
+                               atol=1e-6)

@@ -30,6 +30,8 @@ from . import fold as _fold
 from .fold import *  # noqa: F401,F403
 from . import batchnorm as _batchnorm
 from .batchnorm import *  # noqa: F401,F403
+from . import syncbatchnorm as _syncbatchnorm
+from .syncbatchnorm import *  # noqa: F401,F403
 from . import instancenorm as _instancenorm
 from .instancenorm import *  # noqa: F401,F403
 from . import normalization as _normalization
@@ -51,5 +53,5 @@ from .transformer import *  # noqa: F401,F403
 from . import adaptive as _adaptive
 from .adaptive import *  # noqa: F401,F403
 
-__all__ = [name for family in (_module, _container, _lazy, _linear, _flatten, _activation, _conv, _pooling, _padding, _upsampling, _pixelshuffle, _channelshuffle, _fold, _batchnorm, _instancenorm, _normalization, _dropout, _sparse, _loss, _distance, _rnn, _attention, _transformer, _adaptive)
+__all__ = [name for family in (_module, _container, _lazy, _linear, _flatten, _activation, _conv, _pooling, _padding, _upsampling, _pixelshuffle, _channelshuffle, _fold, _batchnorm, _syncbatchnorm, _instancenorm, _normalization, _dropout, _sparse, _loss, _distance, _rnn, _attention, _transformer, _adaptive)
            for name in family.__all__]
