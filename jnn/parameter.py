@@ -37,11 +37,13 @@ def _to_array(value: Any, what: str) -> jax.Array:
     if isinstance(value, jax.Array):
         return value
     if isinstance(value, (np.ndarray, np.generic, list, tuple, int, float, bool)):
-        return jnp.asarray(value)
+        # Copy: on CPU jnp.asarray may alias numpy memory, and the caller may mutate it later
+        # (torch's .numpy() views share storage with tensors a torch optimizer updates).
+        return jnp.array(value, copy=True)
     if hasattr(value, "__jax_array__"):
         return jnp.asarray(value)
     if type(value).__module__.startswith("torch"):  # a torch tensor: copy through numpy
-        return jnp.asarray(value.detach().cpu().numpy())
+        return jnp.array(value.detach().cpu().numpy(), copy=True)
     raise TypeError(f"{what}: expected an array (jax.Array, numpy.ndarray), got "
                     f"{type(value).__name__}")
 

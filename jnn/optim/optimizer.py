@@ -272,7 +272,9 @@ class Optimizer:
     def _ensure_state(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p not in self.state:
+                # An empty entry is re-made: an option that creates state (SGD's momentum
+                # going from 0 to non-zero) may have changed since.
+                if not self.state.get(p):
                     self.state[p] = self._init_state(p, group)
 
     def _update(self, p, g, state: dict, hyper: dict, static: StaticView):
@@ -320,7 +322,8 @@ class Optimizer:
         loss = closure() if closure is not None else None
         lookup = self._grad_lookup(grads)
         for index, group in enumerate(self.param_groups):
-            static = self._static_for(index, group)
+            tracing = any(_is_tracer(v) for v in group.values())
+            static = self._jnn_static_views[index] if tracing else self._make_static_view(group)
             hyper = self._hyper(group, static)
             for p in group["params"]:
                 g = lookup(p)
@@ -331,8 +334,11 @@ class Optimizer:
                     raise ValueError(f"step: gradient of shape {tuple(g.shape)} for a parameter "
                                      f"of shape {p.shape}")
                 state = self.state.get(p)
-                if state is None:
+                if not state and not tracing:
+                    # (Under nn.jit the state was made when it was gathered; the options are
+                    # tracers now.)
                     state = self.state[p] = self._init_state(p, group)
+                state = state or {}
                 new_p, new_state = self._update(p._data, g, dict(state), hyper, static)
                 p._data = jnp.asarray(new_p).astype(p._data.dtype)
                 if new_state:
@@ -433,14 +439,14 @@ class Optimizer:
         """Convert one loaded state value (torch tensor, numpy/jax array, number, list)."""
         if isinstance(value, (list, tuple)):
             return type(value)(v if v is None or isinstance(v, (int, float, bool)) else
-                               _to_array(v, what) for v in value)
+                               _copy_array(v, what) for v in value)
         if isinstance(value, bool):
             return value
         if isinstance(value, (int, float)):
             # torch's scalar state ('step', 'eta', 'mu', 'mu_product') is a float32 tensor.
             return jnp.asarray(value, jnp.float32) if key in ("step", "eta", "mu", "mu_product") \
                 else value
-        arr = _to_array(value, what)
+        arr = _copy_array(value, what)
         if jnp.issubdtype(arr.dtype, jnp.floating) and arr.shape == tuple(p.shape) and \
                 key != "step" and arr.ndim > 0:
             arr = arr.astype(p.dtype)
@@ -462,6 +468,17 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
         bump_structure_version()
+
+
+def _copy_array(value: Any, what: str) -> jax.Array:
+    """A jax array that owns its memory: ``jnp.asarray`` of a numpy array (or of a torch
+    tensor's ``.numpy()`` view) may alias the buffer on CPU, and torch keeps mutating its
+    optimizer state in place."""
+    if isinstance(value, np.ndarray):
+        return jnp.array(value, copy=True)
+    if type(value).__module__.startswith("torch"):
+        return jnp.array(np.array(value.detach().cpu().numpy(), copy=True))
+    return _to_array(value, what)
 
 
 def _pow(base, step):

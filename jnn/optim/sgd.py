@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView
+from .optimizer import Optimizer, StaticView, _check_lr
 
 __all__ = ["SGD"]
 
@@ -29,10 +29,11 @@ class SGD(Optimizer):
         >>> opt.step(grads)
     """
 
+    _zero_keys = frozenset({"momentum", "dampening", "weight_decay"})
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
-        if isinstance(lr, (int, float)) and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

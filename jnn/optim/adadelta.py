@@ -1,0 +1,64 @@
+"""``Adadelta``: an adaptive learning-rate method."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    """Adadelta (``torch.optim.Adadelta``), with torch's exact update::
+
+        g = -g if maximize;  g += weight_decay * p
+        square_avg = rho * square_avg + (1 - rho) * g**2
+        delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g
+        acc_delta = rho * acc_delta + (1 - rho) * delta**2
+        p -= lr * delta
+
+    State per parameter: ``step``, ``square_avg``, ``acc_delta``.
+
+    Args:
+        params: parameters or param-group dicts.
+        lr: coefficient that scales delta (default 1.0).
+        rho: running-average coefficient (default 0.9).
+        eps: numerical-stability term (default 1e-6).
+        weight_decay: L2 penalty (default 0).
+        maximize: ascend instead of descend.
+        foreach, capturable, differentiable: accepted for torch compatibility; no effect.
+
+    Example:
+        >>> opt = optim.Adadelta(model.parameters())
+        >>> opt.step(grads)
+    """
+
+    _zero_keys = frozenset({"weight_decay"})
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        _check_lr(lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        _check_nonneg(eps, "epsilon")
+        _check_nonneg(weight_decay, "weight_decay")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        return {"step": _step_zero(p), "square_avg": jnp.zeros_like(p.data),
+                "acc_delta": jnp.zeros_like(p.data)}
+
+    def _update(self, p, g, state, hyper, static: StaticView):
+        rho, eps = hyper["rho"], hyper["eps"]
+        if static["maximize"]:
+            g = -g
+        if not static.is_zero("weight_decay"):
+            g = g + hyper["weight_decay"] * p
+        square_avg = rho * state["square_avg"] + (1 - rho) * g * g
+        std = jnp.sqrt(square_avg + eps)
+        delta = jnp.sqrt(state["acc_delta"] + eps) / std * g
+        acc_delta = rho * state["acc_delta"] + (1 - rho) * delta * delta
+        state.update(step=state["step"] + 1, square_avg=square_avg, acc_delta=acc_delta)
+        return p - hyper["lr"] * delta, state

@@ -1,0 +1,70 @@
+"""``Adagrad``: per-coordinate learning rates from the sum of squared gradients."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad (``torch.optim.Adagrad``), with torch's exact update::
+
+        g = -g if maximize;  g += weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        sum += g * g;  p -= clr * g / (sqrt(sum) + eps)
+
+    As in torch, the state (``step``, ``sum`` = ``initial_accumulator_value``) is created by
+    the constructor, so ``state_dict()`` has it before the first step.
+
+    Args:
+        params: parameters or param-group dicts.
+        lr: learning rate (default 1e-2).
+        lr_decay: learning-rate decay (default 0).
+        weight_decay: L2 penalty (default 0).
+        initial_accumulator_value: starting value of ``sum`` (default 0).
+        eps: denominator term (default 1e-10).
+        maximize: ascend instead of descend.
+        foreach, differentiable, fused: accepted for torch compatibility; no effect.
+
+    Differences from PyTorch: sparse gradients do not exist in jnn.
+
+    Example:
+        >>> opt = optim.Adagrad(model.parameters(), lr=0.1)
+        >>> opt.step(grads)
+    """
+
+    _zero_keys = frozenset({"weight_decay"})
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_lr(lr)
+        _check_nonneg(lr_decay, "lr_decay")
+        _check_nonneg(weight_decay, "weight_decay")
+        _check_nonneg(initial_accumulator_value, "initial_accumulator_value")
+        _check_nonneg(eps, "epsilon")
+        if fused and differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        self._ensure_state()
+
+    def _init_state(self, p, group):
+        return {"step": _step_zero(p),
+                "sum": jnp.full_like(p.data, group["initial_accumulator_value"])}
+
+    def _update(self, p, g, state, hyper, static: StaticView):
+        if static["maximize"]:
+            g = -g
+        step = state["step"] + 1
+        if not static.is_zero("weight_decay"):
+            g = g + hyper["weight_decay"] * p
+        clr = hyper["lr"] / (1 + (step - 1) * hyper["lr_decay"])
+        total = state["sum"] + g * g
+        state.update(step=step, sum=total)
+        return p - clr * (g / (jnp.sqrt(total) + hyper["eps"])), state

@@ -1,0 +1,68 @@
+"""``ASGD``: averaged stochastic gradient descent."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    """Averaged SGD (``torch.optim.ASGD``), with torch's exact update::
+
+        g = -g if maximize;  g += weight_decay * p
+        p = p * (1 - lambd * eta) - eta * g
+        ax = p if mu == 1 else ax + mu * (p - ax)
+        eta = lr / (1 + lambd * lr * t) ** alpha;   mu = 1 / max(1, t - t0)
+
+    State per parameter: ``step``, ``eta`` (starts at ``lr``), ``mu`` (starts at 1) -- float32
+    scalars -- and ``ax``, the running average of the parameter.
+
+    Args:
+        params: parameters or param-group dicts.
+        lr: learning rate (default 1e-2).
+        lambd: decay term (default 1e-4).
+        alpha: power for the eta update (default 0.75).
+        t0: the step at which averaging starts (default 1e6).
+        weight_decay: L2 penalty (default 0).
+        maximize: ascend instead of descend.
+        foreach, differentiable, capturable: accepted for torch compatibility; no effect.
+
+    Example:
+        >>> opt = optim.ASGD(model.parameters(), lr=0.01, t0=100)
+        >>> opt.step(grads)
+    """
+
+    _zero_keys = frozenset({"weight_decay"})
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        _check_lr(lr)
+        _check_nonneg(weight_decay, "weight_decay")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        return {"step": _step_zero(p),
+                "eta": jnp.asarray(jnp.asarray(group["lr"]), jnp.float32),
+                "mu": jnp.ones((), jnp.float32), "ax": jnp.zeros_like(p.data)}
+
+    def _update(self, p, g, state, hyper, static: StaticView):
+        lr, lambd = hyper["lr"], hyper["lambd"]
+        if static["maximize"]:
+            g = -g
+        step = state["step"] + 1
+        if not static.is_zero("weight_decay"):
+            g = g + hyper["weight_decay"] * p
+        eta, mu = state["eta"], state["mu"]
+        p = p * (1 - lambd * eta)
+        p = p - eta * g
+        ax = jnp.where(mu == 1, p, state["ax"] + (p - state["ax"]) * mu)
+        new_eta = lr / jnp.power(1 + lambd * lr * step, hyper["alpha"])
+        new_mu = 1 / jnp.maximum(1.0, step - hyper["t0"])
+        state.update(step=step, eta=jnp.asarray(new_eta, jnp.float32),
+                     mu=jnp.asarray(new_mu, jnp.float32), ax=ax)
+        return p, state
