@@ -48,6 +48,28 @@ def _to_array(value: Any, what: str) -> jax.Array:
                     f"{type(value).__name__}")
 
 
+class _JitGuard:
+    """Depth of ``nn.jit`` traces in progress (set by ``jnn.transforms``).
+
+    Inside such a trace every Parameter reachable from the arguments holds a tracer. One that
+    still holds a concrete array was not reachable (a module captured by closure, say): using
+    it would freeze its current value into the compiled program, a silent wrong answer, so
+    reading it raises instead.
+    """
+    depth = 0
+
+
+def _read(p: "Parameter"):
+    data = p._data
+    if _JitGuard.depth and not isinstance(data, jax.core.Tracer) \
+            and not p.__dict__.get("_made_in_trace"):
+        raise RuntimeError(
+            f"nn.jit: the function reads a Parameter of shape {tuple(data.shape)} that is not "
+            "reachable from its arguments, so its current value would be frozen into the "
+            "compiled program. Pass the module (or optimizer) that owns it as an argument.")
+    return data
+
+
 class _Size(int):
     """``p.size`` is JAX's element count *and* torch's ``p.size(dim=None)`` method."""
 
@@ -82,6 +104,8 @@ class Parameter:
         self._data = _to_array(data, "Parameter")
         self.requires_grad = bool(requires_grad)
         self.grad = None
+        if _JitGuard.depth:
+            self._made_in_trace = True
 
     @classmethod
     def _from_leaf(cls, leaf, requires_grad: bool) -> "Parameter":
@@ -95,14 +119,14 @@ class Parameter:
     # -- the box --------------------------------------------------------------------------------
     @property
     def data(self) -> jax.Array:
-        return self._data
+        return _read(self)
 
     @data.setter
     def data(self, value) -> None:
         self._data = _to_array(value, "Parameter.data")
 
     def __jax_array__(self):
-        return self._data
+        return _read(self)
 
     def __array__(self, dtype=None, copy=None):
         arr = np.asarray(self._data)
@@ -163,7 +187,7 @@ class Parameter:
         return iter(self._data)
 
     def __getitem__(self, index):
-        return self._data[index]
+        return _read(self)[index]
 
     def __bool__(self) -> bool:
         return bool(self._data)
@@ -251,20 +275,20 @@ def _rebuild_parameter(array, requires_grad, cls=Parameter):
 
 
 def _unary(op):
-    return lambda self: op(self._data)
+    return lambda self: op(_read(self))
 
 
 def _binary(op):
     def method(self, other):
         if isinstance(other, Parameter):
-            other = other._data
-        return op(self._data, other)
+            other = _read(other)
+        return op(_read(self), other)
     return method
 
 
 def _reflected(op):
     def method(self, other):
-        return op(other, self._data)
+        return op(other, _read(self))
     return method
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from ._axis import current_axis_name, varies_over
 from ._state import StateCollector, collect, is_stateful
 from .modules.module import Module, structure_version
-from .parameter import Parameter
+from .parameter import Parameter, _JitGuard
 
 __all__ = ["jit", "grad", "value_and_grad", "functional_call", "Grads"]
 
@@ -210,6 +210,7 @@ class _Jit:
         values it changed (by index); the slots' original contents are restored."""
         slots, writable = self._slots, self._writable
         originals = [c[k] for c, k in slots]
+        _JitGuard.depth += 1
         try:
             for (c, k), v in zip(slots, values):
                 c[k] = v
@@ -221,6 +222,7 @@ class _Jit:
                     new_values[i] = current
             return _unbox(out), new_values
         finally:
+            _JitGuard.depth -= 1
             for (c, k), v in zip(slots, originals):
                 c[k] = v
 

@@ -293,3 +293,17 @@ def test_positional_static_argument_change_retraces():
     model, x = nn.Linear(2, 2), jnp.ones((1, 2))
     np.testing.assert_allclose(fn(model, x, True), -fn(model, x, False), rtol=1e-6)
     assert fn.trace_count == 2
+
+
+def test_a_module_captured_by_closure_is_an_error_not_a_frozen_constant():
+    model = nn.Linear(2, 2)
+    fn = nn.jit(lambda x: model(x))
+    with pytest.raises(RuntimeError, match="not reachable from its arguments"):
+        fn(jnp.ones((1, 2)))
+    ok = nn.jit(lambda m, x: m(x))
+    np.testing.assert_allclose(ok(model, jnp.ones((1, 2))), model(jnp.ones((1, 2))), rtol=1e-6)
+
+    def make_and_use(x):
+        p = nn.Parameter(jnp.ones(2))  # created inside the trace: fine
+        return x * p
+    np.testing.assert_array_equal(nn.jit(make_and_use)(jnp.ones(2)), jnp.ones(2))

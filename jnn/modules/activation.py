@@ -211,6 +211,9 @@ class Hardsigmoid(_Inplace):
     def forward(self, input):
         return F.hardsigmoid(input)
 
+    def extra_repr(self) -> str:
+        return ""  # torch shows no inplace flag for this layer
+
 
 class Tanh(Module):
     """``tanh(x)`` elementwise (``torch.nn.Tanh``).
@@ -263,6 +266,9 @@ class Hardswish(_Inplace):
 
     def forward(self, input):
         return F.hardswish(input)
+
+    def extra_repr(self) -> str:
+        return ""  # torch shows no inplace flag for this layer
 
 
 class _Alpha(Module):

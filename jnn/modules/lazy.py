@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..parameter import UninitializedBuffer, UninitializedParameter
-from .module import bump_structure_version
+from .module import Module, bump_structure_version
 
 __all__ = ["LazyModuleMixin"]
 
@@ -32,4 +32,13 @@ class LazyModuleMixin:
             if self.cls_to_become is not None and not self.has_uninitialized_params():
                 self.__class__ = self.cls_to_become
             bump_structure_version()
-        return super().__call__(*args, **kwargs)
+        # Not super(): after the class swap, self is no longer an instance of the mixin.
+        return Module.__call__(self, *args, **kwargs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # torch's lazy load hook: loading a checkpoint fixes the uninitialised shapes.
+        for name, p in self._parameters.items():
+            key = prefix + name
+            if isinstance(p, UninitializedParameter) and key in state_dict:
+                p.materialize(tuple(state_dict[key].shape))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
