@@ -16,7 +16,6 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Optional, Sequence
 
 import jax
@@ -81,7 +80,14 @@ class Generator:
 
     def next_key(self) -> jax.Array:
         """Advance the stream and return a fresh key (works eagerly and under ``nn.jit``)."""
-        key, sub = _split(self._current_key())
+        current = self._current_key()
+        if isinstance(current, jax.core.Tracer):
+            key, sub = _split(current)  # under nn.jit: the stream is threaded through the trace
+        else:
+            # A concrete key advances concretely even inside a foreign trace (plain jax.jit,
+            # jax.grad ...): storing a tracer in the global stream would break every later draw.
+            with jax.ensure_compile_time_eval():
+                key, sub = _split(current)
         self.key = key
         return sub
 
@@ -264,6 +270,3 @@ def randint_like(x, low, high=None, *, dtype=None, key=None, generator=None) -> 
     return randint(low, high, jnp.shape(x), dtype=dtype or jnp.result_type(x), key=key,
                    generator=generator)
 
-
-def _fan_bound(fan: int) -> float:
-    return 1.0 / math.sqrt(fan) if fan > 0 else 0.0
