@@ -81,13 +81,12 @@ class Generator:
     def next_key(self) -> jax.Array:
         """Advance the stream and return a fresh key (works eagerly and under ``nn.jit``)."""
         current = self._current_key()
-        if isinstance(current, jax.core.Tracer):
-            key, sub = _split(current)  # under nn.jit: the stream is threaded through the trace
-        else:
-            # A concrete key advances concretely even inside a foreign trace (plain jax.jit,
-            # jax.grad ...): storing a tracer in the global stream would break every later draw.
+        key, sub = _split(current)  # under nn.jit the key is a tracer threaded through
+        if isinstance(key, jax.core.Tracer) and not isinstance(current, jax.core.Tracer):
+            # A concrete key inside a foreign trace (plain jax.jit, jax.grad ...) advances
+            # concretely: a tracer stored in the global stream would break every later draw.
             with jax.ensure_compile_time_eval():
-                key, sub = _split(current)
+                key, sub = jax.random.split(current)
         self.key = key
         return sub
 
@@ -104,9 +103,10 @@ class Generator:
 
 def _key_from_seed(seed: int) -> jax.Array:
     # Fold the high bits in so 64-bit seeds (torch's default seed is one) stay distinct.
-    key = jax.random.PRNGKey(seed & 0xFFFFFFFF)
-    if seed >> 32:
-        key = jax.random.fold_in(key, (seed >> 32) & 0xFFFFFFFF)
+    with jax.ensure_compile_time_eval():  # concrete even when first used inside a trace
+        key = jax.random.PRNGKey(seed & 0xFFFFFFFF)
+        if seed >> 32:
+            key = jax.random.fold_in(key, (seed >> 32) & 0xFFFFFFFF)
     return key
 
 
