@@ -75,6 +75,20 @@ def _shape_dtype(tensor):
     return tuple(data.shape), dtype
 
 
+def _host_rng(key) -> Optional[np.random.Generator]:
+    """A numpy generator seeded by a concrete key, or ``None`` for a traced key.
+
+    Eager initialisation samples on the host: ``jax.random`` would compile one XLA program per
+    parameter shape, which made building a model like ResNet-34 cost seconds. Under a trace
+    (a module built inside ``nn.jit``) the sampling is traced as usual.
+    """
+    if isinstance(key, jax.core.Tracer):
+        return None
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.random.default_rng(np.asarray(key).astype(np.uint64).tolist())
+
+
 def _fill(tensor, value):
     """Write ``value`` into a Parameter (returning it) or return the new array."""
     if isinstance(tensor, Parameter):
@@ -85,12 +99,20 @@ def _fill(tensor, value):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, key=None):
     shape, dtype = _shape_dtype(tensor)
-    return _fill(tensor, jax.random.uniform(next_key(key, generator), shape, dtype, a, b))
+    k = next_key(key, generator)
+    rng = _host_rng(k)
+    if rng is not None:
+        return _fill(tensor, rng.uniform(a, b, shape).astype(dtype))
+    return _fill(tensor, jax.random.uniform(k, shape, dtype, a, b))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, key=None):
     shape, dtype = _shape_dtype(tensor)
-    return _fill(tensor, mean + std * jax.random.normal(next_key(key, generator), shape, dtype))
+    k = next_key(key, generator)
+    rng = _host_rng(k)
+    if rng is not None:
+        return _fill(tensor, (mean + std * rng.standard_normal(shape)).astype(dtype))
+    return _fill(tensor, mean + std * jax.random.normal(k, shape, dtype))
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
@@ -104,7 +126,9 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
 
 def constant_(tensor, val: float):
     shape, dtype = _shape_dtype(tensor)
-    return _fill(tensor, jnp.full(shape, val, dtype))
+    if isinstance(val, jax.core.Tracer):
+        return _fill(tensor, jnp.full(shape, val, dtype))
+    return _fill(tensor, np.full(shape, val, np.dtype(dtype)))
 
 
 def ones_(tensor):
@@ -119,7 +143,7 @@ def eye_(tensor):
     shape, dtype = _shape_dtype(tensor)
     if len(shape) != 2:
         raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {shape}")
-    return _fill(tensor, jnp.eye(*shape, dtype=dtype))
+    return _fill(tensor, np.eye(*shape, dtype=np.dtype(dtype)))
 
 
 def dirac_(tensor, groups: int = 1):

@@ -307,3 +307,16 @@ def test_a_module_captured_by_closure_is_an_error_not_a_frozen_constant():
         p = nn.Parameter(jnp.ones(2))  # created inside the trace: fine
         return x * p
     np.testing.assert_array_equal(nn.jit(make_and_use)(jnp.ones(2)), jnp.ones(2))
+
+
+def test_step_refuses_gradients_it_cannot_match():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    _, grads = nn.value_and_grad(lambda m: m(jnp.ones((1, 2))).sum())(model)
+    with pytest.raises(TypeError, match="keyed by name"):
+        opt.step(dict(grads))
+    _, other = nn.value_and_grad(lambda m: m(jnp.ones((1, 2))).sum())(nn.Linear(2, 1))
+    with pytest.raises(ValueError, match="none of the optimizer's parameters"):
+        opt.step(other)
+    scaled = jax.tree.map(lambda g: 0.5 * g, grads)  # still a Grads
+    opt.step(scaled)

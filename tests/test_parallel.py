@@ -91,6 +91,12 @@ def test_data_parallel_forward_equals_module():
     x, _ = _data(16)
     dp = nn.DataParallel(model)
     np.testing.assert_allclose(dp(x), model(x), rtol=1e-5, atol=1e-6)
+    # the wrapped module is left where it was (single device), as in torch
+    assert all(len(p.data.devices()) == 1 for p in model.parameters())
+    assert jnp.allclose(dp(x), model(x), atol=1e-6)
+    bn = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    nn.DataParallel(bn)(x)
+    assert len(bn[1].running_mean.devices()) == 1 and int(bn[1].num_batches_tracked) == 1
     np.testing.assert_allclose(nn.parallel.data_parallel(model, x, device_ids=[0, 1]), model(x),
                                rtol=1e-5, atol=1e-6)
     torch_dp = torch.nn.DataParallel(torch.nn.Linear(4, 2))

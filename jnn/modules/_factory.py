@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .module import _parse_device, _parse_dtype
 
@@ -17,3 +18,18 @@ def place(module, device=None):
     if device is not None and str(device) != "cpu":
         module.to(device=_parse_device(device))
     return module
+
+
+# Constructors build arrays on the host: jnp.zeros/ones/empty compile one XLA program per new
+# shape, which made building a model like ResNet-34 cost seconds of compilation.
+def empty(shape, dtype=None):
+    """A zero-filled array for a parameter that ``reset_parameters`` will overwrite."""
+    return zeros(shape, dtype)
+
+
+def zeros(shape, dtype=None):
+    return jnp.asarray(np.zeros(shape, np.dtype(factory_dtype(dtype))))
+
+
+def ones(shape, dtype=None):
+    return jnp.asarray(np.ones(shape, np.dtype(factory_dtype(dtype))))

@@ -16,6 +16,7 @@ import warnings
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..parameter import Parameter
 from ._factory import factory_dtype, place
@@ -503,7 +504,7 @@ class PReLU(Module):
                              f"{num_parameters!r}")
         self.num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(jnp.empty((num_parameters,), factory_dtype(dtype)))
+        self.weight = Parameter(_factory.empty((num_parameters,), factory_dtype(dtype)))
         self.reset_parameters()
         place(self, device)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..parameter import Parameter
 from ._factory import factory_dtype, place
@@ -86,24 +87,24 @@ class MultiheadAttention(Module):
                              f"{embed_dim} and num_heads={num_heads}")
         dt = factory_dtype(dtype)
         if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(jnp.empty((embed_dim, embed_dim), dt))
-            self.k_proj_weight = Parameter(jnp.empty((embed_dim, self.kdim), dt))
-            self.v_proj_weight = Parameter(jnp.empty((embed_dim, self.vdim), dt))
+            self.q_proj_weight = Parameter(_factory.empty((embed_dim, embed_dim), dt))
+            self.k_proj_weight = Parameter(_factory.empty((embed_dim, self.kdim), dt))
+            self.v_proj_weight = Parameter(_factory.empty((embed_dim, self.vdim), dt))
             self.register_parameter("in_proj_weight", None)
         else:
-            self.in_proj_weight = Parameter(jnp.empty((3 * embed_dim, embed_dim), dt))
+            self.in_proj_weight = Parameter(_factory.empty((3 * embed_dim, embed_dim), dt))
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(jnp.empty((3 * embed_dim,), dt))
+            self.in_proj_bias = Parameter(_factory.empty((3 * embed_dim,), dt))
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
                                                         dtype=dtype)
         if add_bias_kv:
-            self.bias_k = Parameter(jnp.empty((1, 1, embed_dim), dt))
-            self.bias_v = Parameter(jnp.empty((1, 1, embed_dim), dt))
+            self.bias_k = Parameter(_factory.empty((1, 1, embed_dim), dt))
+            self.bias_v = Parameter(_factory.empty((1, 1, embed_dim), dt))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import init
+from . import _factory
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
 from ..parameter import Parameter, UninitializedParameter
@@ -64,18 +65,18 @@ class _NormBase(Module):
         self._factory_dtype = factory_dtype(dtype)
         dt = self._factory_dtype
         if affine:
-            self.weight = Parameter(jnp.empty((num_features,), dt))
+            self.weight = Parameter(_factory.empty((num_features,), dt))
             if bias:
-                self.bias = Parameter(jnp.empty((num_features,), dt))
+                self.bias = Parameter(_factory.empty((num_features,), dt))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", jnp.zeros((num_features,), dt))
-            self.register_buffer("running_var", jnp.ones((num_features,), dt))
-            self.register_buffer("num_batches_tracked", jnp.zeros((), _count_dtype()))
+            self.register_buffer("running_mean", _factory.zeros((num_features,), dt))
+            self.register_buffer("running_var", _factory.ones((num_features,), dt))
+            self.register_buffer("num_batches_tracked", _factory.zeros((), _count_dtype()))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -87,10 +88,10 @@ class _NormBase(Module):
         """Running mean 0, running variance 1, ``num_batches_tracked`` 0."""
         if self.track_running_stats:
             rm, rv = self.running_mean, self.running_var
-            self.running_mean = jnp.zeros(rm.shape, rm.dtype)
-            self.running_var = jnp.ones(rv.shape, rv.dtype)
+            self.running_mean = _factory.zeros(rm.shape, rm.dtype)
+            self.running_var = _factory.ones(rv.shape, rv.dtype)
             nbt = self.num_batches_tracked
-            self.num_batches_tracked = jnp.zeros((), nbt.dtype if nbt is not None
+            self.num_batches_tracked = _factory.zeros((), nbt.dtype if nbt is not None
                                                  else _count_dtype())
 
     def reset_parameters(self) -> None:
@@ -176,9 +177,9 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
             if bias:
                 self.bias = UninitializedParameter(dtype=dt)
         if track_running_stats:
-            self.running_mean = jnp.zeros((0,), dt)
-            self.running_var = jnp.zeros((0,), dt)
-            self.num_batches_tracked = jnp.zeros((), _count_dtype())
+            self.running_mean = _factory.zeros((0,), dt)
+            self.running_var = _factory.zeros((0,), dt)
+            self.num_batches_tracked = _factory.zeros((), _count_dtype())
 
     def __call__(self, *args, **kwargs):
         # As LazyModuleMixin.__call__, but the call after the class swap goes to
@@ -219,8 +220,8 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
                 if isinstance(p, UninitializedParameter):
                     p.materialize((num_features,))
         if self.track_running_stats:
-            self.running_mean = jnp.zeros((num_features,), dt)
-            self.running_var = jnp.ones((num_features,), dt)
+            self.running_mean = _factory.zeros((num_features,), dt)
+            self.running_var = _factory.ones((num_features,), dt)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs, *args, **kwargs) -> None:

@@ -10,6 +10,7 @@ import math
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..functional.conv import int_tuple
 from ..parameter import Parameter, UninitializedParameter
@@ -93,9 +94,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *kernel_size)
-        self.weight = Parameter(jnp.empty(shape, dtype))
+        self.weight = Parameter(_factory.empty(shape, dtype))
         if bias:
-            self.bias = Parameter(jnp.empty((out_channels,), dtype))
+            self.bias = Parameter(_factory.empty((out_channels,), dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

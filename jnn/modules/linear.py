@@ -6,6 +6,7 @@ import math
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..parameter import Parameter, UninitializedParameter
 from ._factory import factory_dtype, place
@@ -65,9 +66,9 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         dtype = factory_dtype(dtype)
-        self.weight = Parameter(jnp.empty((out_features, in_features), dtype))
+        self.weight = Parameter(_factory.empty((out_features, in_features), dtype))
         if bias:
-            self.bias = Parameter(jnp.empty((out_features,), dtype))
+            self.bias = Parameter(_factory.empty((out_features,), dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -119,9 +120,9 @@ class Bilinear(Module):
         self.in2_features = in2_features
         self.out_features = out_features
         dtype = factory_dtype(dtype)
-        self.weight = Parameter(jnp.empty((out_features, in1_features, in2_features), dtype))
+        self.weight = Parameter(_factory.empty((out_features, in1_features, in2_features), dtype))
         if bias:
-            self.bias = Parameter(jnp.empty((out_features,), dtype))
+            self.bias = Parameter(_factory.empty((out_features,), dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -7,6 +7,7 @@ import numbers
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..parameter import Parameter
 from ._factory import factory_dtype, place
@@ -86,9 +87,9 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = factory_dtype(dtype)
         if elementwise_affine:
-            self.weight = Parameter(jnp.empty(self.normalized_shape, dt))
+            self.weight = Parameter(_factory.empty(self.normalized_shape, dt))
             if bias:
-                self.bias = Parameter(jnp.empty(self.normalized_shape, dt))
+                self.bias = Parameter(_factory.empty(self.normalized_shape, dt))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -145,9 +146,9 @@ class GroupNorm(Module):
         self.affine = affine
         dt = factory_dtype(dtype)
         if affine:
-            self.weight = Parameter(jnp.empty((num_channels,), dt))
+            self.weight = Parameter(_factory.empty((num_channels,), dt))
             if bias:
-                self.bias = Parameter(jnp.empty((num_channels,), dt))
+                self.bias = Parameter(_factory.empty((num_channels,), dt))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -196,7 +197,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(jnp.empty(self.normalized_shape, factory_dtype(dtype)))
+            self.weight = Parameter(_factory.empty(self.normalized_shape, factory_dtype(dtype)))
         else:
             self.register_parameter("weight", None)
         self.reset_parameters()

@@ -16,6 +16,7 @@ import warnings
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
@@ -133,7 +134,7 @@ class RNNBase(Module):
                 names = []
                 for fmt, shape in params:
                     name = fmt.format(layer, suffix)
-                    setattr(self, name, Parameter(jnp.empty(shape, dtype)))
+                    setattr(self, name, Parameter(_factory.empty(shape, dtype)))
                     names.append(name)
                 flat_names.extend(names)
                 all_weights.append(names)
@@ -456,11 +457,11 @@ class RNNCellBase(Module):
         self.hidden_size = hidden_size
         self.bias = bias
         dtype = factory_dtype(dtype)
-        self.weight_ih = Parameter(jnp.empty((num_chunks * hidden_size, input_size), dtype))
-        self.weight_hh = Parameter(jnp.empty((num_chunks * hidden_size, hidden_size), dtype))
+        self.weight_ih = Parameter(_factory.empty((num_chunks * hidden_size, input_size), dtype))
+        self.weight_hh = Parameter(_factory.empty((num_chunks * hidden_size, hidden_size), dtype))
         if bias:
-            self.bias_ih = Parameter(jnp.empty((num_chunks * hidden_size,), dtype))
-            self.bias_hh = Parameter(jnp.empty((num_chunks * hidden_size,), dtype))
+            self.bias_ih = Parameter(_factory.empty((num_chunks * hidden_size,), dtype))
+            self.bias_hh = Parameter(_factory.empty((num_chunks * hidden_size,), dtype))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import functional as F
+from . import _factory
 from .. import init
 from ..functional.sparse import (_check_index_dtype, _check_indices, normalize_padding_idx,
                                  renormed_weight)
@@ -33,7 +34,7 @@ class _EmbeddingBase(Module):
         self.embedding_dim = embedding_dim
         self.padding_idx = normalize_padding_idx(layer, padding_idx, num_embeddings)
         if _weight is None:
-            self.weight = Parameter(jnp.empty((num_embeddings, embedding_dim),
+            self.weight = Parameter(_factory.empty((num_embeddings, embedding_dim),
                                               factory_dtype(dtype)), requires_grad=not freeze)
             self.reset_parameters()
         else:

@@ -253,6 +253,12 @@ class Optimizer:
                 return None
             return lookup
         if isinstance(grads, Mapping):
+            if not hasattr(grads, "parameters") and any(isinstance(k, str) for k in grads):
+                # A plain {name: grad} dict cannot be matched to parameters (the optimizer
+                # holds Parameters, not names); silently skipping them would train nothing.
+                raise TypeError("step: got gradients keyed by name; pass the jnn.Grads returned "
+                                "by nn.value_and_grad (it maps parameters by identity), e.g. "
+                                "jax.tree.map(f, grads) keeps it a Grads")
             return lambda p: grads.get(p)
         if isinstance(grads, (list, tuple)):
             flat = [p for g in self.param_groups for p in g["params"]]
@@ -321,6 +327,7 @@ class Optimizer:
                                    "supported by jnn")
         loss = closure() if closure is not None else None
         lookup = self._grad_lookup(grads)
+        updated = 0
         for index, group in enumerate(self.param_groups):
             tracing = any(_is_tracer(v) for v in group.values())
             static = self._jnn_static_views[index] if tracing else self._make_static_view(group)
@@ -329,6 +336,7 @@ class Optimizer:
                 g = lookup(p)
                 if g is None:
                     continue
+                updated += 1
                 g = _to_array(g, "gradient")
                 if g.shape != p.shape:
                     raise ValueError(f"step: gradient of shape {tuple(g.shape)} for a parameter "
@@ -349,6 +357,9 @@ class Optimizer:
                         if hasattr(old, "dtype") and hasattr(v, "dtype") and v.dtype != old.dtype:
                             v = v.astype(old.dtype)
                         target[k] = v
+        if grads is not None and not updated and len(grads):
+            raise ValueError("step: none of the optimizer's parameters has a gradient in grads; "
+                             "were they computed for another model's parameters?")
         for hook in list(self._optimizer_step_post_hooks.values()):
             hook(self, (), {})
         return loss

@@ -61,7 +61,17 @@ _PMAPS: dict = {}
 def _pmapped(devices: tuple):
     if devices not in _PMAPS:
         _PMAPS[devices] = pmap(_forward, devices=devices)
+        _PMAPS[devices].place_state = False
     return _PMAPS[devices]
+
+
+def _rehome(module: Module) -> None:
+    """Bring buffers a data-parallel forward updated (replicated on the mesh) back to an
+    ordinary single-device array, so the module keeps working with other arrays as before."""
+    for m in module.modules():
+        for name, b in m._buffers.items():
+            if isinstance(b, jax.Array) and len(b.devices()) > 1:
+                m._buffers[name] = jnp.asarray(np.asarray(b))
 
 
 def _move_dim(tree, src: int, dst: int):
@@ -100,6 +110,8 @@ def data_parallel(module: Module, inputs: Any, device_ids: Optional[Sequence] = 
     else:
         out = _pmapped(devices)(module, *moved_inputs, **moved_kwargs)
         out = _move_dim(out, 0, dim)
+        if module.training:
+            _rehome(module)
     target = _device(output_device, devices[0])
     return jax.device_put(out, target)
 

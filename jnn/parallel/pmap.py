@@ -29,6 +29,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._axis import current_axis_name, mapped_axis, varies_over
+from ..random import default_generator
 from ..transforms import _Jit
 
 __all__ = ["pmap", "current_axis_name"]
@@ -56,6 +57,9 @@ class _Pmap(_Jit):
         self.axis_name = axis_name
         self.devices = tuple(devices) if devices is not None else None
         self._out_treedefs: dict = {}
+        # nn.pmap keeps the state replicated on the mesh between calls; DataParallel leaves
+        # the module where it is (and pays a transfer per call), as torch's does.
+        self.place_state = True
 
     @property
     def mesh(self) -> Mesh:
@@ -75,6 +79,9 @@ class _Pmap(_Jit):
                                  f"which does not divide evenly across {n} devices")
         if jax.process_count() > 1:
             args = tuple(self._globalize(a) for a in args)
+        # Advance the random stream on the host, once per call: the program derives its
+        # per-device keys from the stream's key, which thus never becomes a mesh array.
+        default_generator.next_key()
         out = super().__call__(*args, **kwargs)
         if jax.process_count() > 1:
             out = jax.tree.map(self._localize, out)
@@ -82,12 +89,16 @@ class _Pmap(_Jit):
 
     def _gather(self, state_objects, ids) -> None:
         super()._gather(state_objects, ids)
+        if not self.place_state:
+            return
         # Place the state replicated on the mesh now, so the first call sees the same input
         # shardings as every later one (whose state comes back replicated): no second trace.
         # With several processes the values become global arrays (each process holds a full
         # replica), which is also how the step returns them.
         replicated = NamedSharding(self.mesh, P())
-        for c, k in self._slots:
+        for (c, k), kind in zip(self._slots, self._collector.kinds):
+            if kind == "rng":
+                continue
             v = c[k]
             if isinstance(v, jax.Array) and v.sharding != replicated:
                 c[k] = (jax.device_put(v, replicated) if jax.process_count() == 1 else
@@ -119,18 +130,17 @@ class _Pmap(_Jit):
 
         def body(values, dyn):
             values = list(values)
-            rng_next = {}
             index = jax.lax.axis_index(axis)
             for i, kind in enumerate(kinds):
-                if kind == "rng":
-                    base, sub = jax.random.split(values[i])
-                    rng_next[i] = base
-                    values[i] = jax.random.fold_in(sub, index)
+                if kind == "rng":  # each device draws its own numbers
+                    values[i] = jax.random.fold_in(values[i], index)
             args, kwargs = self._rebuild(layout, dyn)
             with mapped_axis(axis):
                 out, new_values = self._run_with_state(values, args, kwargs)
-            new_values = {i: _replicate(v, axis) for i, v in new_values.items()}
-            new_values.update(rng_next)
+            # Streams were advanced before the call (see __call__); the per-device keys the
+            # function left behind are not written back.
+            new_values = {i: _replicate(v, axis) for i, v in new_values.items()
+                          if kinds[i] != "rng"}
             leaves, treedef = jax.tree_util.tree_flatten(out)
             self._out_treedefs[signature_id, layout_id] = treedef
             batched, scalars = {}, {}
