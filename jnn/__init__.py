@@ -16,6 +16,7 @@ from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_se
 from .transforms import Grads, functional_call, grad, jit, value_and_grad
 from . import parallel
 from .parallel import DataParallel, pmap
+from .summary import summary
 
 __version__ = "0.1.0.dev0"
 
@@ -25,7 +26,7 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "pmap", "parallel",
-    "DataParallel", "save", "load",
+    "DataParallel", "save", "load", "summary",
 ]
 
 

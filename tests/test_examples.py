@@ -1,0 +1,58 @@
+"""The scripts in examples/ run end to end (their ``--smoke`` mode: a few steps, tiny inputs).
+
+Each runs in a fresh interpreter, as a user would run it. The full runs (e.g. lenet_digits.py
+reaching >= 97% test accuracy) are done by hand; their results are recorded in the README.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jnn as nn
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+TIMEOUT = 600  # seconds; a smoke run takes well under 30 s of CPU time, but CI machines are shared
+
+pytest.importorskip("tqdm")
+
+
+def _has(*names):
+    return all(hasattr(nn, n) for n in names)
+
+
+CASES = {
+    "lenet_digits.py": (("Conv2d", "Linear", "Dropout", "CrossEntropyLoss"), True,
+                        "test accuracy:"),
+    "resnet34.py": (("Conv2d", "BatchNorm2d", "MaxPool2d", "Linear", "CrossEntropyLoss"), False,
+                    "Total params:"),
+    "lstm_sequence.py": (("Embedding", "LSTM", "Linear", "CrossEntropyLoss"), False,
+                         "echo accuracy"),
+    "transformer_encoder.py": (("Embedding", "TransformerEncoder", "TransformerEncoderLayer",
+                                "Linear", "CrossEntropyLoss"), False, "majority-token accuracy"),
+    "data_parallel.py": (("Conv2d", "BatchNorm2d", "Flatten", "Dropout", "Linear",
+                          "CrossEntropyLoss"), True, "test accuracy on"),
+}
+
+
+def test_every_example_is_tested():
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_example_smoke(script):
+    needs, needs_sklearn, expected = CASES[script]
+    if not _has(*needs):
+        pytest.skip(f"{script} needs {needs}")
+    if needs_sklearn:
+        pytest.importorskip("sklearn")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    assert expected in proc.stdout, proc.stdout[-3000:]
+    assert "100%" in proc.stderr  # the tqdm progress bar ran to completion
