@@ -10,30 +10,20 @@ from pathlib import Path
 
 import pytest
 
-import jnn as nn
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 600  # seconds; a smoke run takes well under 30 s of CPU time, but CI machines are shared
 
-pytest.importorskip("tqdm")
+# The examples' own dependencies come with the `test` extra; a missing one is a failure here.
+import sklearn  # noqa: F401,E402
+import tqdm  # noqa: F401,E402
 
-
-def _has(*names):
-    return all(hasattr(nn, n) for n in names)
-
-
-CASES = {
-    "lenet_digits.py": (("Conv2d", "Linear", "Dropout", "CrossEntropyLoss"), True,
-                        "test accuracy:"),
-    "resnet34.py": (("Conv2d", "BatchNorm2d", "MaxPool2d", "Linear", "CrossEntropyLoss"), False,
-                    "Total params:"),
-    "lstm_sequence.py": (("Embedding", "LSTM", "Linear", "CrossEntropyLoss"), False,
-                         "echo accuracy"),
-    "transformer_encoder.py": (("Embedding", "TransformerEncoder", "TransformerEncoderLayer",
-                                "Linear", "CrossEntropyLoss"), False, "majority-token accuracy"),
-    "data_parallel.py": (("Conv2d", "BatchNorm2d", "Flatten", "Dropout", "Linear",
-                          "CrossEntropyLoss"), True, "test accuracy on"),
+CASES = {  # script -> text its output must contain
+    "lenet_digits.py": "test accuracy:",
+    "resnet34.py": "Total params:",
+    "lstm_sequence.py": "echo accuracy",
+    "transformer_encoder.py": "majority-token accuracy",
+    "data_parallel.py": "test accuracy on",
 }
 
 
@@ -43,11 +33,7 @@ def test_every_example_is_tested():
 
 @pytest.mark.parametrize("script", sorted(CASES))
 def test_example_smoke(script):
-    needs, needs_sklearn, expected = CASES[script]
-    if not _has(*needs):
-        pytest.skip(f"{script} needs {needs}")
-    if needs_sklearn:
-        pytest.importorskip("sklearn")
+    expected = CASES[script]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("JAX_PLATFORMS", "cpu")

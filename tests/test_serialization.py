@@ -679,7 +679,7 @@ def test_failed_save_leaves_old_file_intact(tmp_path, monkeypatch):
 
 # -- safetensors --------------------------------------------------------------------------------
 def test_safetensors_roundtrip(tmp_path):
-    safetensors = pytest.importorskip("safetensors")
+    import safetensors  # noqa: F401  (the `test` extra installs it)
     from safetensors.torch import load_file as st_load_torch
     from safetensors.torch import save_file as st_save_torch
 
