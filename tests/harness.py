@@ -17,7 +17,6 @@ so both see identical numbers; jnn's module receives torch's initial ``state_dic
 from __future__ import annotations
 
 import copy
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 

@@ -1,7 +1,6 @@
 """The ``Module`` API, checked against torch.nn.Module on the same structures."""
 import copy
 import pickle
-from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp

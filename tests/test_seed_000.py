@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import jnn as nn
-import jnn.functional as F
 from jnn import optim
 
 

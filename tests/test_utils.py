@@ -1,8 +1,6 @@
 """``jnn.utils`` against ``torch.nn.utils``: clipping, vector conversion, fusion, skip_init,
 stateless; the parametrize/prune/norm families are in test_utils_param.py."""
-import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -194,18 +192,9 @@ def test_fuse_linear_bn_weights_and_eval():
         assert jj.requires_grad
         np.testing.assert_allclose(np.asarray(jj), tt.detach().numpy(), rtol=1e-5, atol=1e-6)
 
-    class FakeBN(nn.Module):  # BatchNorm's attribute names, in case BatchNorm1d is not built yet
-        def __init__(self):
-            super().__init__()
-            self.num_features, self.eps = 4, 1e-5
-            self.weight, self.bias = nn.Parameter(g), nn.Parameter(beta)
-            self.register_buffer("running_mean", jnp.asarray(rm))
-            self.register_buffer("running_var", jnp.asarray(rv))
-
-    bn = nn.BatchNorm1d(4) if hasattr(nn, "BatchNorm1d") else FakeBN()
-    if hasattr(nn, "BatchNorm1d"):
-        bn.load_state_dict({"weight": g, "bias": beta, "running_mean": rm, "running_var": rv,
-                            "num_batches_tracked": np.array(0)})
+    bn = nn.BatchNorm1d(4)
+    bn.load_state_dict({"weight": g, "bias": beta, "running_mean": rm, "running_var": rv,
+                        "num_batches_tracked": np.array(0)})
     with pytest.raises(AssertionError, match="Fusion only for eval!"):
         nn.utils.fuse_linear_bn_eval(jl, bn)
     fused = nn.utils.fuse_linear_bn_eval(jl.eval(), bn.eval())
@@ -216,8 +205,6 @@ def test_fuse_linear_bn_weights_and_eval():
                                atol=1e-5)
 
 
-@pytest.mark.skipif(not (hasattr(nn, "Conv2d") and hasattr(nn, "BatchNorm2d")),
-                    reason="Conv2d/BatchNorm2d not built yet")
 def test_fuse_conv_bn_eval_matches_sequence():
     torch.manual_seed(0)
     tc, tb = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)

@@ -620,7 +620,6 @@ def test_prune_validation_messages_match_torch(call):
     assert isinstance(jl.weight, nn.Parameter)
 
 
-@pytest.mark.skipif(not hasattr(nn, "Conv2d"), reason="Conv2d not built yet")
 @pytest.mark.parametrize("apply", [
     lambda u, m: u.weight_norm(m),
     lambda u, m: u.spectral_norm(m),

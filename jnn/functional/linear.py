@@ -1,7 +1,6 @@
 """Linear kernels: ``linear``, ``bilinear`` (and ``identity``-free helpers)."""
 from __future__ import annotations
 
-from typing import Optional
 
 import jax
 import jax.numpy as jnp

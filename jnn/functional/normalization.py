@@ -15,7 +15,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence
 
 import jax
 import jax.numpy as jnp

@@ -16,7 +16,7 @@ sequence's own last step with the state still at its initial value.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp

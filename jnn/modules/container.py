@@ -6,7 +6,6 @@ from collections import OrderedDict
 from itertools import chain, islice
 from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
-import jax
 import numpy as np
 
 from ..parameter import Parameter, is_array

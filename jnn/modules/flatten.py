@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import jax.numpy as jnp
 import numpy as np
 
 from ..functional._utils import as_array

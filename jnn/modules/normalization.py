@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-import jax.numpy as jnp
 
 from .. import functional as F
 from . import _factory

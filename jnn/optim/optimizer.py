@@ -32,7 +32,6 @@ of a ``_zero_keys`` entry, a static tuple entry) and bump the structure version,
 """
 from __future__ import annotations
 
-import itertools
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -42,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..modules.module import RemovableHandle, _add_hook, bump_structure_version
+from ..modules.module import RemovableHandle, bump_structure_version
 from ..parameter import Parameter, _to_array
 
 __all__ = ["Optimizer", "required"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import types
 import warnings
 from collections.abc import Mapping
-from typing import Any, Iterable, Union
+from typing import Any
 
 import jax
 import jax.numpy as jnp

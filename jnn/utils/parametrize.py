@@ -24,10 +24,9 @@ from __future__ import annotations
 import collections.abc
 import copy
 from contextlib import contextmanager
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import jax
-import jax.numpy as jnp
 
 from ..modules.container import ModuleDict, ModuleList
 from ..modules.module import Module, bump_structure_version

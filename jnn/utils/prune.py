@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..modules.module import Module, bump_structure_version
+from ..modules.module import bump_structure_version
 from ..parameter import Parameter
 from ..random import next_key
 from .convert_parameters import parameters_to_vector

@@ -22,7 +22,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 import jax
 import jax.numpy as jnp

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..modules.module import Module, bump_structure_version
+from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 from ..random import next_key
 from .weight_norm import _arr, _del_derived, _remove_hook, _set_derived

@@ -5,7 +5,7 @@ import numpy as np
 
 import jnn as nn
 import jnn.functional as F
-from harness import ErrorCase, FunctionCase, ModuleCase, randn
+from harness import ErrorCase, FunctionCase, ModuleCase
 
 
 def _ints(rng, shape):
