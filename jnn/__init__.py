@@ -13,7 +13,7 @@ from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedPara
 from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_seed, normal,
                      rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
                      set_rng_state, bernoulli, multinomial)
-from .transforms import Grads, functional_call, grad, jit, value_and_grad
+from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
 from . import parallel
 from .parallel import DataParallel, pmap
 from .summary import summary
@@ -25,7 +25,7 @@ __all__ = [
     "functional", "init", "random", "Generator", "manual_seed", "seed", "initial_seed",
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
-    "jit", "grad", "value_and_grad", "functional_call", "Grads", "pmap", "parallel",
+    "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap", "parallel",
     "DataParallel", "save", "load", "summary",
 ]
 

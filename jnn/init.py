@@ -75,18 +75,26 @@ def _shape_dtype(tensor):
     return tuple(data.shape), dtype
 
 
-def _host_rng(key) -> Optional[np.random.Generator]:
-    """A numpy generator seeded by a concrete key, or ``None`` for a traced key.
-
-    Eager initialisation samples on the host: ``jax.random`` would compile one XLA program per
-    parameter shape, which made building a model like ResNet-34 cost seconds. Under a trace
-    (a module built inside ``nn.jit``) the sampling is traced as usual.
-    """
-    if isinstance(key, jax.core.Tracer):
-        return None
+def _host_rng(key) -> np.random.Generator:
+    """A numpy generator seeded by a concrete key."""
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     return np.random.default_rng(np.asarray(key).astype(np.uint64).tolist())
+
+
+def _sample_on_host(key, shape: tuple, dtype, draw):
+    """``draw(numpy_generator)`` seeded by ``key``, as a ``dtype`` array of ``shape``.
+
+    Initialisation samples on the host: ``jax.random`` would compile one XLA program per
+    parameter shape, which made building a model like ResNet-34 cost seconds. Under a trace
+    (a lazy module initialised inside ``nn.jit``) the same host sampling runs as a callback,
+    so a traced initialisation draws exactly the numbers the eager one would.
+    """
+    def sample(k):
+        return np.asarray(draw(_host_rng(k)), np.dtype(dtype)).reshape(shape)
+    if isinstance(key, jax.core.Tracer):
+        return jax.pure_callback(sample, jax.ShapeDtypeStruct(shape, dtype), key)
+    return sample(key)
 
 
 def _fill(tensor, value):
@@ -99,20 +107,14 @@ def _fill(tensor, value):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, key=None):
     shape, dtype = _shape_dtype(tensor)
-    k = next_key(key, generator)
-    rng = _host_rng(k)
-    if rng is not None:
-        return _fill(tensor, rng.uniform(a, b, shape).astype(dtype))
-    return _fill(tensor, jax.random.uniform(k, shape, dtype, a, b))
+    return _fill(tensor, _sample_on_host(next_key(key, generator), shape, dtype,
+                                         lambda rng: rng.uniform(a, b, shape)))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, key=None):
     shape, dtype = _shape_dtype(tensor)
-    k = next_key(key, generator)
-    rng = _host_rng(k)
-    if rng is not None:
-        return _fill(tensor, (mean + std * rng.standard_normal(shape)).astype(dtype))
-    return _fill(tensor, mean + std * jax.random.normal(k, shape, dtype))
+    return _fill(tensor, _sample_on_host(next_key(key, generator), shape, dtype,
+                                         lambda rng: mean + std * rng.standard_normal(shape)))
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,

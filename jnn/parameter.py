@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _tensor_str
+from ._state import context
+from ._state.tracking import note_change
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_array"]
 
@@ -48,21 +50,21 @@ def _to_array(value: Any, what: str) -> jax.Array:
                     f"{type(value).__name__}")
 
 
-class _JitGuard:
-    """Depth of ``nn.jit`` traces in progress (set by ``jnn.transforms``).
-
-    Inside such a trace every Parameter reachable from the arguments holds a tracer. One that
-    still holds a concrete array was not reachable (a module captured by closure, say): using
-    it would freeze its current value into the compiled program, a silent wrong answer, so
-    reading it raises instead.
-    """
-    depth = 0
-
-
 def _read(p: "Parameter"):
+    """The array in a Parameter box, as seen by computation (``__jax_array__``, operators).
+
+    Inside an ``nn.jit`` trace every Parameter reachable from the arguments holds a tracer.
+    One that still holds a concrete array was not reachable (a module captured by closure,
+    say): using it would freeze its current value into the compiled program, a silent wrong
+    answer, so reading it raises instead. A tracer found while another thread traces is that
+    thread's: wait for it to restore the box (``jnn._state.context``).
+    """
     data = p._data
-    if _JitGuard.depth and not isinstance(data, jax.core.Tracer) \
-            and not p.__dict__.get("_made_in_trace"):
+    if isinstance(data, jax.core.Tracer):
+        if context.wait_if_foreign():
+            return _read(p)
+        return data
+    if context.jit_depth() and not p.__dict__.get("_made_in_trace"):
         raise RuntimeError(
             f"nn.jit: the function reads a Parameter of shape {tuple(data.shape)} that is not "
             "reachable from its arguments, so its current value would be frozen into the "
@@ -101,20 +103,59 @@ class Parameter:
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
             data = jnp.zeros((0,), jnp.float32)
-        self._data = _to_array(data, "Parameter")
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
-        if _JitGuard.depth:
-            self._made_in_trace = True
+        d = self.__dict__
+        d["_data"] = _to_array(data, "Parameter")
+        d["_requires_grad"] = bool(requires_grad)
+        d["_grad"] = None
+        if context.jit_depth():
+            d["_made_in_trace"] = True
 
     @classmethod
     def _from_leaf(cls, leaf, requires_grad: bool) -> "Parameter":
         # pytree unflatten: leaves may be tracers, None or sentinel objects; no validation.
         p = object.__new__(cls)
-        p._data = leaf
-        p.requires_grad = requires_grad
-        p.grad = None
+        p.__dict__.update(_data=leaf, _requires_grad=requires_grad, _grad=None)
         return p
+
+    # -- the state protocol (jnn._state): a value slot, a gradient slot, requires_grad --------
+    _jnn_stateful = True
+
+    def _jnn_collect_state(self, collector) -> None:
+        collector.params.append(self)
+        collector.add(self.__dict__, "_data", "param")
+        collector.add(self.__dict__, "_grad", "grad")
+        collector.signature.append(("p", self._requires_grad))
+
+    @property
+    def requires_grad(self) -> bool:
+        return self.__dict__["_requires_grad"]
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        d = self.__dict__
+        old = d["_requires_grad"]
+        if value != old:
+            rec = context.recorder()
+            if rec is not None:
+                rec.note_write(self, "requires_grad", old)
+            d["_requires_grad"] = value
+            note_change()  # what nn.grad differentiates and optimizers update is structure
+
+    @property
+    def grad(self):
+        """The accumulated gradient (``None`` until ``Grads.accumulate()`` or you set it)."""
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_grad(self, read=True)
+        return self.__dict__["_grad"]
+
+    @grad.setter
+    def grad(self, value) -> None:
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_grad(self, read=False)
+        self.__dict__["_grad"] = value
 
     # -- the box --------------------------------------------------------------------------------
     @property
@@ -176,7 +217,7 @@ class Parameter:
 
     def __getattr__(self, name: str):
         # Everything else an array has (sum, mean, reshape, astype, ...) reads the current array.
-        if name.startswith("__") or name in ("_data", "requires_grad", "grad"):
+        if name.startswith("__") or name in ("_data", "_requires_grad", "_grad"):
             raise AttributeError(name)
         return getattr(self._data, name)
 
@@ -256,8 +297,9 @@ class Parameter:
 
     def __deepcopy__(self, memo):
         p = Parameter._from_leaf(self._data, self.requires_grad)
-        p.grad = self.grad
-        extra = {k: v for k, v in self.__dict__.items() if k not in ("_data", "requires_grad", "grad")}
+        p.__dict__["_grad"] = self.__dict__["_grad"]
+        extra = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_data", "_requires_grad", "_grad")}
         if extra:
             import copy
             p.__dict__.update(copy.deepcopy(extra, memo))
@@ -334,6 +376,7 @@ class UninitializedParameter(Parameter):
     def materialize(self, shape, dtype=None) -> None:
         self._data = jnp.zeros(tuple(shape), dtype or self._data.dtype)
         self.__class__ = Parameter
+        note_change()
 
     def __repr__(self) -> str:
         return "<UninitializedParameter>"

@@ -10,6 +10,12 @@ repeat the same dropout mask forever).
 
 Every function that draws also takes an explicit ``key=``; then the stream is not touched.
 
+Under transformations jnn does not manage (a plain ``jax.jit``, ``jax.vmap``, a ``lax.scan``
+body), drawing from the stream without ``key=`` raises :class:`RandomStreamError`: the key
+would be a compile-time constant (the same "random" numbers on every call) or shared by every
+batch element. ``jax.grad`` and friends over eager code are fine (they run the Python code on
+every call), and so is everything under ``nn.jit``, where the stream is program state.
+
 Differences from PyTorch:
     The numbers differ from torch's for the same seed (JAX uses Threefry, torch Philox/MT).
 """
@@ -22,14 +28,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._state import tracing
+
 __all__ = [
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng",
-    "next_key", "Generator", "default_generator",
+    "next_key", "Generator", "default_generator", "RandomStreamError",
     "randn", "rand", "randint", "randperm", "normal", "uniform", "bernoulli", "multinomial",
     "randn_like", "rand_like", "randint_like",
 ]
 
 _DEFAULT_SEED = 67280421310721  # torch's default seed; kept for familiarity
+
+
+class RandomStreamError(RuntimeError):
+    """A draw from the random stream inside a transformation that cannot thread it."""
 
 
 class Generator:
@@ -79,16 +91,48 @@ class Generator:
         return self.key
 
     def next_key(self) -> jax.Array:
-        """Advance the stream and return a fresh key (works eagerly and under ``nn.jit``)."""
+        """Advance the stream and return a fresh key (works eagerly and under ``nn.jit``).
+
+        Raises:
+            RandomStreamError: inside ``jax.jit`` / ``jax.vmap`` / a ``lax.scan`` body that
+                ``nn.jit`` does not manage (pass ``key=`` to the drawing function instead).
+        """
         current = self._current_key()
-        key, sub = _split(current)  # under nn.jit the key is a tracer threaded through
-        if isinstance(key, jax.core.Tracer) and not isinstance(current, jax.core.Tracer):
-            # A concrete key inside a foreign trace (plain jax.jit, jax.grad ...) advances
-            # concretely: a tracer stored in the global stream would break every later draw.
+        if isinstance(current, jax.core.Tracer):
+            # Under nn.jit the key is program state, a tracer threaded through the step.
+            key, sub = jax.random.split(current)
+            if not tracing.same_trace(key, current):
+                raise RandomStreamError(
+                    "a random function drew from jnn's random stream inside a nested JAX "
+                    "transformation (a lax.scan/cond/while body, jax.checkpoint, vmap ...) "
+                    "within nn.jit: the advanced stream cannot leave that body. Pass key= "
+                    "explicitly (split keys outside and thread them through the loop).")
+            self.key = key
+            return sub
+        kind = tracing.current_trace_kind()
+        if kind not in (tracing.EAGER, tracing.AUTODIFF):
+            what = "jax.vmap" if kind == tracing.BATCHED else "jax.jit (or a lax.scan body)"
+            raise RandomStreamError(
+                f"a random function drew from jnn's global random stream inside {what}, "
+                "which jnn does not manage: the key would be "
+                + ("shared by every batch element" if kind == tracing.BATCHED else
+                   "a compile-time constant, giving the same numbers on every call")
+                + ". Pass key= explicitly (e.g. F.dropout(x, p, key=k)), or compile the step "
+                "with nn.jit, which threads the stream through the program.")
+        key, sub = _split(current)
+        if isinstance(key, jax.core.Tracer):  # autodiff lifted the draw: keep the stream concrete
             with jax.ensure_compile_time_eval():
                 key, sub = jax.random.split(current)
         self.key = key
         return sub
+
+    # -- the state protocol (jnn._state): the key is a slot ------------------------------------
+    _jnn_stateful = True
+
+    def _jnn_collect_state(self, collector) -> None:
+        self._current_key()  # materialise the key outside any trace
+        collector.add(self.__dict__, "key", "rng")
+        collector.signature.append(("rng",))
 
     def state_dict(self) -> dict:
         return {"key": np.asarray(self._current_key()), "initial_seed": self._initial_seed}

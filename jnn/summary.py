@@ -39,6 +39,7 @@ import numpy as np
 from ._state import collect
 from .modules.module import Module
 from .parameter import Parameter, UninitializedParameter
+from .random import default_generator
 
 __all__ = ["summary", "ModelStatistics", "LayerInfo", "module_html"]
 
@@ -445,7 +446,7 @@ def summary(model: Module, input_size=None, input_data=None, dtypes=None, depth:
 
     handles = []
     flags = _set_modes(model, mode)
-    collector = collect([model])
+    collector = collect([model], extra=(default_generator,))
     slots = collector.slots()
     originals = [c[k] for c, k in slots]
     try:

@@ -4,19 +4,19 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .module import _parse_device, _parse_dtype
+from .._placement import parse_device, parse_dtype
 
 
 def factory_dtype(dtype=None):
     """The floating dtype new parameters get (torch's default: float32)."""
-    dtype = _parse_dtype(dtype)
+    dtype = parse_dtype(dtype)
     return jnp.float32 if dtype is None else dtype
 
 
 def place(module, device=None):
     """Move a freshly built module to ``device`` when one was requested."""
     if device is not None and str(device) != "cpu":
-        module.to(device=_parse_device(device))
+        module.to(device=parse_device(device))
     return module
 
 

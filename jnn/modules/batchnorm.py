@@ -30,7 +30,7 @@ from ..functional._utils import as_array
 from ..parameter import Parameter, UninitializedParameter
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
-from .module import Module, bump_structure_version
+from .module import Module
 
 __all__ = ["BatchNorm1d", "LazyBatchNorm1d", "BatchNorm2d", "LazyBatchNorm2d", "BatchNorm3d",
            "LazyBatchNorm3d"]
@@ -190,7 +190,6 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
             self.initialize_parameters(*args, **kwargs)
         if self.cls_to_become is not None and not self.has_uninitialized_params():
             self.__class__ = self.cls_to_become
-            bump_structure_version()
         return Module.__call__(self, *args, **kwargs)
 
     def has_uninitialized_params(self) -> bool:
@@ -231,7 +230,6 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
                 value = state_dict.get(prefix + name)
                 if value is not None and len(getattr(value, "shape", ())) == 1:
                     self._materialize(int(value.shape[0]))
-                    bump_structure_version()
                     break
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs, *args, **kwargs)

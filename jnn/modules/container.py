@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 import numpy as np
 
 from ..parameter import Parameter, is_array
-from .module import Module, _addindent, bump_structure_version
+from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -63,8 +63,7 @@ class Sequential(Module):
             del self._modules[key]
         # Keep the numbering contiguous, as torch does.
         if all(k.isdigit() for k in self._modules):
-            self.__dict__["_modules"] = _renumber(self._modules)
-        bump_structure_version()
+            self._modules = _renumber(self._modules)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -126,8 +125,7 @@ class Sequential(Module):
         index = index + n if index < 0 else index
         values = list(self._modules.values())
         values.insert(index, module)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(values))
-        bump_structure_version()
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(values))
         return self
 
     def extend(self, sequential: Iterable[Module]) -> "Sequential":
@@ -175,8 +173,7 @@ class ModuleList(Module):
                 del self._modules[str(k)]
         else:
             del self._modules[self._key(idx)]
-        self.__dict__["_modules"] = _renumber(self._modules)
-        bump_structure_version()
+        self._modules = _renumber(self._modules)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -219,8 +216,7 @@ class ModuleList(Module):
         for i, m in enumerate(values):
             if not isinstance(m, Module) and m is not None:
                 raise TypeError(f"ModuleList.insert: {type(m).__name__} is not a Module subclass")
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(values))
-        bump_structure_version()
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(values))
 
     def append(self, module: Module) -> "ModuleList":
         self.add_module(str(len(self)), module)
@@ -257,7 +253,6 @@ class ModuleDict(Module):
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
-        bump_structure_version()
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -270,7 +265,6 @@ class ModuleDict(Module):
 
     def clear(self) -> None:
         self._modules.clear()
-        bump_structure_version()
 
     def pop(self, key: str) -> Module:
         v = self[key]

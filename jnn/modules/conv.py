@@ -16,7 +16,7 @@ from ..functional.conv import int_tuple
 from ..parameter import Parameter, UninitializedParameter
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
-from .module import Module, bump_structure_version
+from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
@@ -346,7 +346,6 @@ class _LazyConvXdMixin(LazyModuleMixin):
             self.initialize_parameters(*args, **kwargs)
             if self.cls_to_become is not None and not self.has_uninitialized_params():
                 self.__class__ = self.cls_to_become
-            bump_structure_version()
         return Module.__call__(self, *args, **kwargs)
 
     def _get_in_channels(self, input) -> int:
@@ -392,7 +391,6 @@ class _LazyConvXdMixin(LazyModuleMixin):
                                       unexpected_keys, error_msgs, assign)
         if not self.has_uninitialized_params() and self.cls_to_become is not None:
             self.__class__ = self.cls_to_become
-            bump_structure_version()
 
 
 class _LazyConvXd(_LazyConvXdMixin):

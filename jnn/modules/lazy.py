@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..parameter import UninitializedBuffer, UninitializedParameter
-from .module import Module, bump_structure_version
+from .module import Module
 
 __all__ = ["LazyModuleMixin"]
 
@@ -31,7 +31,6 @@ class LazyModuleMixin:
             self.initialize_parameters(*args, **kwargs)
             if self.cls_to_become is not None and not self.has_uninitialized_params():
                 self.__class__ = self.cls_to_become
-            bump_structure_version()
         # Not super(): after the class swap, self is no longer an instance of the mixin.
         return Module.__call__(self, *args, **kwargs)
 

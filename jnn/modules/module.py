@@ -1,18 +1,20 @@
-"""``Module``: torch's ``nn.Module`` API over JAX arrays, and a pytree.
+"""``Module``: torch's ``nn.Module`` API over JAX arrays.
 
 A module keeps torch's three registries, ``_parameters`` (``Parameter`` boxes), ``_buffers``
 (arrays) and ``_modules`` (children), filled by ``__setattr__`` exactly as torch does, and
 implements the whole ``nn.Module`` API on them (traversal, ``state_dict``, hooks, ``train``,
 ``to`` ...).
 
-Every subclass is also registered as a JAX pytree: its leaves are the parameter and buffer
-arrays in ``state_dict`` order and its aux data is the static structure, so ``jax.jit``,
-``jax.grad``, ``jax.vmap`` and ``jax.tree.map`` accept a module and return a new one.
+A module takes part in jnn's state protocol (``jnn._state``, contract in ``docs/design.md``):
 
-Any change of structure (registering or removing a parameter, buffer, child or hook, switching
-``train``/``eval``, changing a configuration attribute) bumps a global version number. ``nn.jit``
-uses it to know when its cached view of the reachable state must be rebuilt; the per-call path
-never walks the module tree.
+* its registries and hook dicts are self-tracking containers, and ``__setattr__`` reports
+  every structural change (a new parameter, a replaced child, ``training``, a configuration
+  attribute), so ``nn.jit`` never runs a program traced for a different structure;
+* ``_jnn_collect_state`` lists its slots (parameters, buffers, arrays in plain attributes)
+  and its static facts for ``nn.jit``'s structure signature;
+* it is a pytree (``jnn.modules.pytree``), its plain attributes split by the same rule.
+
+Global hooks and backward hooks live in ``jnn.modules.hooks``.
 """
 from __future__ import annotations
 
@@ -26,7 +28,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._placement import gpu_device, parse_to
+from .._state import HookDict, IdentityDict, RemovableHandle, ValueDict, add_hook, context
+from .._state.collector import NestedArraySlot
+from .._state.static import is_array as _is_data_array, split as _split_arrays
+from .._state.tracking import note_change
 from ..parameter import Buffer, Parameter, _to_array, is_array
+from .hooks import (any_global_call_hooks, call_with_backward_hooks, global_hooks,
+                    register_module_buffer_registration_hook, register_module_forward_hook,
+                    register_module_forward_pre_hook, register_module_full_backward_hook,
+                    register_module_full_backward_pre_hook,
+                    register_module_module_registration_hook,
+                    register_module_parameter_registration_hook)
+from .pytree import PROTOCOL_NAMES, REGISTRY_NAMES, register_module_pytree
 
 __all__ = [
     "Module", "RemovableHandle", "register_module_forward_pre_hook",
@@ -35,112 +49,8 @@ __all__ = [
     "register_module_parameter_registration_hook", "register_module_module_registration_hook",
 ]
 
-
-# -- structure version ------------------------------------------------------------------------
-
-class _StructureVersion:
-    """A global counter bumped by every structural change to any module or optimizer."""
-    value = 0
-
-
-def bump_structure_version() -> None:
-    _StructureVersion.value += 1
-
-
-def structure_version() -> int:
-    return _StructureVersion.value
-
-
-# -- hooks ------------------------------------------------------------------------------------
-
-class RemovableHandle:
-    """A handle that removes the hook it was returned for (``torch.utils.hooks.RemovableHandle``)."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict: dict, *, extra_dict=None):
-        self.hooks_dict_ref = hooks_dict
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        self.extra_dict_ref = [] if extra_dict is None else (
-            extra_dict if isinstance(extra_dict, list) else [extra_dict])
-
-    def remove(self) -> None:
-        for d in (self.hooks_dict_ref, *self.extra_dict_ref):
-            if d is not None and self.id in d:
-                del d[self.id]
-        bump_structure_version()
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-def _add_hook(hooks: dict, hook: Callable, prepend: bool, extra=None) -> RemovableHandle:
-    if not callable(hook):
-        raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
-    handle = RemovableHandle(hooks, extra_dict=extra)
-    hooks[handle.id] = hook
-    if prepend:
-        hooks.move_to_end(handle.id, last=False)
-    bump_structure_version()
-    return handle
-
-
-_global_forward_pre_hooks: OrderedDict = OrderedDict()
-_global_forward_hooks: OrderedDict = OrderedDict()
-_global_forward_hooks_always_called: OrderedDict = OrderedDict()
-_global_forward_hooks_with_kwargs: OrderedDict = OrderedDict()
-_global_backward_pre_hooks: OrderedDict = OrderedDict()
-_global_backward_hooks: OrderedDict = OrderedDict()
-_global_buffer_registration_hooks: OrderedDict = OrderedDict()
-_global_parameter_registration_hooks: OrderedDict = OrderedDict()
-_global_module_registration_hooks: OrderedDict = OrderedDict()
-
-
-def _any_global_call_hooks() -> bool:
-    return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_pre_hooks
-                or _global_backward_hooks)
-
-
-def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
-    """A forward pre-hook run for every module, before the module's own pre-hooks."""
-    return _add_hook(_global_forward_pre_hooks, hook, False)
-
-
-def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
-                                 always_call: bool = False) -> RemovableHandle:
-    """A forward hook run for every module, before the module's own forward hooks."""
-    handle = _add_hook(_global_forward_hooks, hook, False,
-                       extra=[_global_forward_hooks_always_called,
-                              _global_forward_hooks_with_kwargs])
-    if with_kwargs:
-        _global_forward_hooks_with_kwargs[handle.id] = True
-    if always_call:
-        _global_forward_hooks_always_called[handle.id] = True
-    return handle
-
-
-def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
-    return _add_hook(_global_backward_pre_hooks, hook, False)
-
-
-def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
-    return _add_hook(_global_backward_hooks, hook, False)
-
-
-def register_module_buffer_registration_hook(hook: Callable) -> RemovableHandle:
-    return _add_hook(_global_buffer_registration_hooks, hook, False)
-
-
-def register_module_parameter_registration_hook(hook: Callable) -> RemovableHandle:
-    return _add_hook(_global_parameter_registration_hooks, hook, False)
-
-
-def register_module_module_registration_hook(hook: Callable) -> RemovableHandle:
-    return _add_hook(_global_module_registration_hooks, hook, False)
+_MISSING = object()
+_REGISTRY_TYPES = {"_parameters": IdentityDict, "_buffers": ValueDict, "_modules": IdentityDict}
 
 
 # -- load_state_dict result and error ---------------------------------------------------------
@@ -192,9 +102,6 @@ def _check_name(kind: str, name: Any, module: "Module", registry: dict) -> None:
         raise NameError_(f"attribute '{name}' already exists")
 
 
-_CONFIG_TYPES = (int, float, str, bool, type(None), tuple)
-
-
 class Module:
     """Base class for all layers and models (``torch.nn.Module``).
 
@@ -218,30 +125,22 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _register_pytree(cls)
+        register_module_pytree(cls)
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments "
                             f"{args or ''}{kwargs or ''}")
-        sa = object.__setattr__
-        sa(self, "training", True)
-        sa(self, "_parameters", OrderedDict())
-        sa(self, "_buffers", OrderedDict())
-        sa(self, "_non_persistent_buffers_set", set())
-        sa(self, "_modules", OrderedDict())
-        sa(self, "_forward_pre_hooks", OrderedDict())
-        sa(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
-        sa(self, "_forward_hooks", OrderedDict())
-        sa(self, "_forward_hooks_with_kwargs", OrderedDict())
-        sa(self, "_forward_hooks_always_called", OrderedDict())
-        sa(self, "_backward_pre_hooks", OrderedDict())
-        sa(self, "_backward_hooks", OrderedDict())
-        sa(self, "_state_dict_hooks", OrderedDict())
-        sa(self, "_state_dict_pre_hooks", OrderedDict())
-        sa(self, "_load_state_dict_pre_hooks", OrderedDict())
-        sa(self, "_load_state_dict_post_hooks", OrderedDict())
-        bump_structure_version()
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = IdentityDict()
+        d["_buffers"] = ValueDict()
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = IdentityDict()
+        for name in PROTOCOL_NAMES - {"_non_persistent_buffers_set"}:
+            d[name] = HookDict()
+        if context.jit_depth():
+            d["_made_in_trace"] = True  # a temporary module built inside a traced step
 
     # -- forward and calling ------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -250,14 +149,14 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks or _any_global_call_hooks()):
+                or self._backward_pre_hooks or any_global_call_hooks()):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     _call_impl = __call__
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
-        for hook_id, hook in itertools.chain(_global_forward_pre_hooks.items(),
+        for hook_id, hook in itertools.chain(global_hooks.forward_pre.items(),
                                              self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -272,18 +171,18 @@ class Module:
                     args = result if isinstance(result, tuple) else (result,)
 
         forward = self.forward
-        if self._backward_hooks or self._backward_pre_hooks or _global_backward_hooks \
-                or _global_backward_pre_hooks:
-            forward = functools.partial(_call_with_backward_hooks, self, self.forward)
+        if self._backward_hooks or self._backward_pre_hooks or global_hooks.backward \
+                or global_hooks.backward_pre:
+            forward = functools.partial(call_with_backward_hooks, self, self.forward)
 
         called = set()
         try:
             output = forward(*args, **kwargs)
-            for hook_id, hook in itertools.chain(_global_forward_hooks.items(),
+            for hook_id, hook in itertools.chain(global_hooks.forward.items(),
                                                  self._forward_hooks.items()):
                 called.add(hook_id)
                 if hook_id in self._forward_hooks_with_kwargs or \
-                        hook_id in _global_forward_hooks_with_kwargs:
+                        hook_id in global_hooks.forward_with_kwargs:
                     result = hook(self, args, kwargs, output)
                 else:
                     result = hook(self, args, output)
@@ -291,10 +190,10 @@ class Module:
                     output = result
             return output
         except Exception:
-            for hook_id, hook in itertools.chain(_global_forward_hooks.items(),
+            for hook_id, hook in itertools.chain(global_hooks.forward.items(),
                                                  self._forward_hooks.items()):
                 always = hook_id in self._forward_hooks_always_called or \
-                    hook_id in _global_forward_hooks_always_called
+                    hook_id in global_hooks.forward_always_called
                 if always and hook_id not in called:
                     try:
                         if hook_id in self._forward_hooks_with_kwargs:
@@ -311,13 +210,33 @@ class Module:
         if "_parameters" in d and name in d["_parameters"]:
             return d["_parameters"][name]
         if "_buffers" in d and name in d["_buffers"]:
-            return d["_buffers"][name]
+            value = d["_buffers"][name]
+            if isinstance(value, jax.core.Tracer):
+                if context.wait_if_foreign():  # another thread's trace: read after it
+                    return getattr(self, name)
+            elif value is not None and context.jit_depth():
+                self._check_reachable(f"buffer '{name}'", value)
+            return value
         if "_modules" in d and name in d["_modules"]:
             return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def _check_reachable(self, what: str, value) -> None:
+        # As for Parameters (jnn.parameter._read): inside nn.jit, state of a module that is not
+        # reachable from the arguments would be frozen into the program as a constant.
+        rec = context.recorder()
+        if rec is not None and id(self) not in rec.watched and \
+                not self.__dict__.get("_made_in_trace"):
+            raise RuntimeError(
+                f"nn.jit: the function reads {what} (shape {tuple(np.shape(value))}) of a "
+                f"{type(self).__name__} that is not reachable from its arguments, so its current "
+                "value would be frozen into the compiled program. Pass the module as an argument.")
+
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, name, self._current_attr(name))
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
@@ -336,19 +255,17 @@ class Module:
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._remove_from_registries(name, keep="_modules")
-            for hook in _global_module_registration_hooks.values():
+            for hook in global_hooks.module_registration.values():
                 out = hook(self, name, value)
                 if out is not None:
                     value = out
             modules[name] = value
-            bump_structure_version()
             return
         if modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
                                 f"'{name}' (jnn.Module or None expected)")
             modules[name] = value
-            bump_structure_version()
             return
         if isinstance(value, Buffer):
             self._remove_from_registries(name, keep="_buffers")
@@ -359,31 +276,47 @@ class Module:
             if value is not None and not is_array(value):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                                 "(jax.Array or None expected)")
-            if (value is None) != (buffers[name] is None):
-                bump_structure_version()
+            # A new value for an existing buffer is a value, not structure.
             buffers[name] = None if value is None else _to_array(value, f"buffer '{name}'")
             return
+        if name in _REGISTRY_TYPES and not isinstance(value, _REGISTRY_TYPES[name]):
+            value = _REGISTRY_TYPES[name](value)  # a registry rebuilt wholesale stays tracked
+        old = d.get(name, _MISSING)
         object.__setattr__(self, name, value)
-        bump_structure_version()  # training flags and configuration are part of compile keys
+        # A plain attribute is configuration (part of what a trace depends on) unless it is an
+        # array replacing an array: that is a new value of an input of the compiled program.
+        if not (_is_data_array(value) and _is_data_array(old)):
+            note_change()
+
+    def _current_attr(self, name: str):
+        d = self.__dict__
+        for registry in REGISTRY_NAMES:
+            reg = d.get(registry)
+            if reg is not None and name in reg:
+                return reg[name]
+        return d.get(name, _MISSING)
 
     def _remove_from_registries(self, name: str, keep: str) -> None:
         d = self.__dict__
-        d.pop(name, None)
-        for registry in ("_parameters", "_buffers", "_modules"):
+        if d.pop(name, _MISSING) is not _MISSING:
+            note_change()
+        for registry in REGISTRY_NAMES:
             if registry != keep and name in d.get(registry, {}):
                 del d[registry][name]
         if keep != "_buffers":
             d.get("_non_persistent_buffers_set", set()).discard(name)
 
     def __delattr__(self, name: str) -> None:
-        for registry in ("_parameters", "_buffers", "_modules"):
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, name, self._current_attr(name))
+        for registry in REGISTRY_NAMES:
             if name in self.__dict__.get(registry, {}):
                 del self.__dict__[registry][name]
                 self._non_persistent_buffers_set.discard(name)
-                bump_structure_version()
                 return
         object.__delattr__(self, name)
-        bump_structure_version()
+        note_change()
 
     def __dir__(self):
         keys = itertools.chain(dir(type(self)), self.__dict__, self._parameters, self._modules,
@@ -398,12 +331,11 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (jnn.Parameter or None required)")
-        for hook in _global_parameter_registration_hooks.values():
+        for hook in global_hooks.parameter_registration.values():
             out = hook(self, name, param)
             if out is not None:
                 param = out
         self._parameters[name] = param
-        bump_structure_version()
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Add a buffer (state that is not trained, e.g. BatchNorm's running mean).
@@ -418,16 +350,19 @@ class Module:
                 raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
                                 f"'{name}' (jax.Array or None required)")
             tensor = _to_array(tensor, f"buffer '{name}'")
-        for hook in _global_buffer_registration_hooks.values():
+        for hook in global_hooks.buffer_registration.values():
             out = hook(self, name, tensor)
             if out is not None:
                 tensor = out
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, name, self._current_attr(name))
+        self._buffers.pop(name, None)  # (re-)registering is structural even for a known name
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
             self._non_persistent_buffers_set.add(name)
-        bump_structure_version()
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Add a child module under ``name`` (reachable as ``self.<name>``)."""
@@ -441,12 +376,11 @@ class Module:
             raise NameError_(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise NameError_('module name can\'t be empty string ""')
-        for hook in _global_module_registration_hooks.values():
+        for hook in global_hooks.module_registration.values():
             out = hook(self, name, module)
             if out is not None:
                 module = out
         self._modules[name] = module
-        bump_structure_version()
 
     register_module = add_module
 
@@ -567,8 +501,7 @@ class Module:
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
         for module in self.modules():
-            object.__setattr__(module, "training", mode)
-        bump_structure_version()
+            module.training = mode
         return self
 
     def eval(self) -> "Module":
@@ -577,13 +510,17 @@ class Module:
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for p in self.parameters():
             p.requires_grad_(requires_grad)
-        bump_structure_version()
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
-            if p.grad is not None:
-                p.grad = None if set_to_none else jnp.zeros_like(p.grad)
+            if set_to_none:
+                # Set without looking: under nn.jit an incoming .grad that is never read is
+                # not an input of the program (so the first call, with no grads yet, and the
+                # later ones share one compilation).
+                p.grad = None
+            elif p.grad is not None:
+                p.grad = jnp.zeros_like(p.grad)
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         for module in self.children():
@@ -612,7 +549,7 @@ class Module:
         Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(array)`` and the
         keywords ``device=``, ``dtype=``, ``non_blocking=`` (ignored) like torch.
         """
-        device, dtype = _parse_to(*args, **kwargs)
+        device, dtype = parse_to(*args, **kwargs)
         if dtype is not None and not jnp.issubdtype(dtype, jnp.inexact):
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
@@ -624,7 +561,7 @@ class Module:
                 a = jax.device_put(a, device)
             return a
         out = self._apply(convert)
-        bump_structure_version()
+        note_change()  # placement is static for compiled programs (hyper-parameter scalars)
         return out
 
     def _cast_floating(self, dtype) -> "Module":
@@ -650,7 +587,7 @@ class Module:
         return self.to(device=jax.devices("cpu")[0])
 
     def cuda(self, device: Optional[int] = None) -> "Module":
-        return self.to(device=_gpu_device(device))
+        return self.to(device=gpu_device(device))
 
     def share_memory(self) -> "Module":
         return self
@@ -774,29 +711,29 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        return _add_hook(self._state_dict_pre_hooks, hook, False)
+        return add_hook(self._state_dict_pre_hooks, hook)
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        return _add_hook(self._state_dict_hooks, hook, False)
+        return add_hook(self._state_dict_hooks, hook)
 
     _register_state_dict_hook = register_state_dict_post_hook
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         def adapted(state_dict, prefix, *rest):
             return hook(self, state_dict, prefix, *rest)
-        return _add_hook(self._load_state_dict_pre_hooks, adapted, False)
+        return add_hook(self._load_state_dict_pre_hooks, adapted, False)
 
     _register_load_state_dict_pre_hook = register_load_state_dict_pre_hook
 
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        return _add_hook(self._load_state_dict_post_hooks, hook, False)
+        return add_hook(self._load_state_dict_post_hooks, hook)
 
     # -- hooks --------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """``hook(module, args) -> None | new_args`` (or ``(module, args, kwargs)`` with kwargs)."""
-        handle = _add_hook(self._forward_pre_hooks, hook, prepend,
-                           extra=self._forward_pre_hooks_with_kwargs)
+        handle = add_hook(self._forward_pre_hooks, hook, prepend,
+                          extra=[self._forward_pre_hooks_with_kwargs])
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
@@ -809,9 +746,9 @@ class Module:
         Under ``nn.jit`` hooks run while tracing: keep values by returning them from the
         jitted function, not by storing tracers.
         """
-        handle = _add_hook(self._forward_hooks, hook, prepend,
-                           extra=[self._forward_hooks_with_kwargs,
-                                  self._forward_hooks_always_called])
+        handle = add_hook(self._forward_hooks, hook, prepend,
+                          extra=[self._forward_hooks_with_kwargs,
+                                 self._forward_hooks_always_called])
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
         if always_call:
@@ -821,7 +758,7 @@ class Module:
     def register_full_backward_pre_hook(self, hook: Callable,
                                         prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_output) -> None | new_grad_output`` during differentiation."""
-        return _add_hook(self._backward_pre_hooks, hook, prepend)
+        return add_hook(self._backward_pre_hooks, hook, prepend)
 
     def register_full_backward_hook(self, hook: Callable,
                                     prepend: bool = False) -> RemovableHandle:
@@ -830,7 +767,7 @@ class Module:
         Implemented with ``jax.custom_vjp`` around the call, so it fires inside
         ``nn.grad``/``jax.grad`` (at trace time under ``jit``).
         """
-        return _add_hook(self._backward_hooks, hook, prepend)
+        return add_hook(self._backward_hooks, hook, prepend)
 
     def register_backward_hook(self, hook: Callable) -> RemovableHandle:
         warnings.warn("register_backward_hook is deprecated; it behaves as "
@@ -863,249 +800,54 @@ class Module:
         return self.__dict__.copy()
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
-        bump_structure_version()
+        d = self.__dict__
+        d.update(state)
+        # Checkpoints pickled before the registries were self-tracking hold plain dicts.
+        for name, cls in _REGISTRY_TYPES.items():
+            if name in d and not isinstance(d[name], cls):
+                d[name] = cls(d[name])
+        for name in PROTOCOL_NAMES - {"_non_persistent_buffers_set"}:
+            if name in d and not isinstance(d[name], HookDict):
+                d[name] = HookDict(d[name])
 
+    # -- the state protocol (jnn._state; contract in docs/design.md) --------------------------
+    _jnn_stateful = True
 
-def _gpu_device(index: Optional[int]):
-    try:
-        gpus = jax.devices("gpu")
-    except RuntimeError:
-        gpus = []
-    if not gpus:
-        raise RuntimeError("cuda(): JAX has no GPU backend in this process (devices: "
-                           f"{jax.devices()}); install jax with CUDA support, e.g. "
-                           "'pip install jax[cuda12]'")
-    index = 0 if index is None else int(getattr(index, "index", index) or 0)
-    if index >= len(gpus):
-        raise ValueError(f"cuda(): device index {index} out of range, {len(gpus)} GPU(s) visible")
-    return gpus[index]
-
-
-def _parse_device(device):
-    if device is None or isinstance(device, jax.Device):
-        return device
-    if isinstance(device, int):
-        return _gpu_device(device)
-    text = str(device)
-    kind, _, index = text.partition(":")
-    if kind == "cpu":
-        return jax.devices("cpu")[int(index or 0)]
-    if kind in ("cuda", "gpu"):
-        return _gpu_device(int(index) if index else None)
-    if kind == "tpu":
-        return jax.devices("tpu")[int(index or 0)]
-    raise ValueError(f"to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got {device!r}")
-
-
-def _parse_dtype(dtype):
-    if dtype is None:
-        return None
-    if type(dtype).__module__.startswith("torch"):  # torch.float64 -> "float64"
-        dtype = str(dtype).replace("torch.", "")
-    return jnp.dtype(dtype)
-
-
-def _looks_like_dtype(value) -> bool:
-    if is_array(value) or isinstance(value, jax.Device):
-        return False
-    try:
-        _parse_dtype(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _parse_to(*args, **kwargs):
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("copy", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, bool):
-            continue  # non_blocking passed positionally
-        if is_array(arg) or isinstance(arg, Parameter):
-            dtype = jnp.asarray(arg).dtype
-            device = getattr(arg, "device", None) if isinstance(arg, jax.Array) else device
-        elif _looks_like_dtype(arg):
-            dtype = arg
-        else:
-            device = arg
-    return _parse_device(device), _parse_dtype(dtype)
-
-
-# -- backward hooks via custom_vjp ------------------------------------------------------------
-
-def _is_inexact_array(x) -> bool:
-    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.inexact)
-
-
-def _call_with_backward_hooks(module: Module, forward: Callable, *args, **kwargs):
-    """Run ``forward`` so that differentiation fires the module's backward (pre-)hooks.
-
-    Two identity functions with custom VJPs bracket the call: the one on the outputs sees
-    ``grad_output`` first (backward pre-hooks may replace it), the one on the inputs then sees
-    ``grad_input`` and runs the full backward hooks, whose return value replaces it.
-    """
-    diff_idx = [i for i, a in enumerate(args) if _is_inexact_array(jnp.asarray(a)
-                                                                  if isinstance(a, Parameter) else a)]
-    stash: dict = {}
-    pre_hooks = list(itertools.chain(_global_backward_pre_hooks.values(),
-                                     module._backward_pre_hooks.values()))
-    hooks = list(itertools.chain(_global_backward_hooks.values(), module._backward_hooks.values()))
-
-    def run_full_hooks(grad_input: tuple) -> tuple:
-        grad_output = stash.get("grad_output", ())
-        for hook in hooks:
-            result = hook(module, grad_input, grad_output)
-            if result is not None:
-                result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-                if len(result) != len(grad_input):
-                    raise RuntimeError(f"backward hook returned {len(result)} gradients, expected "
-                                       f"{len(grad_input)}")
-                grad_input = result
-        return grad_input
-
-    @jax.custom_vjp
-    def enter(*xs):
-        return xs
-
-    def enter_bwd(_, grads):
-        return tuple(run_full_hooks(tuple(grads)))
-
-    enter.defvjp(lambda *xs: (xs, None), enter_bwd)
-
-    @jax.custom_vjp
-    def leave(*ys):
-        return ys
-
-    def leave_bwd(_, grads):
-        grads = tuple(grads)
-        for hook in pre_hooks:
-            result = hook(module, grads)
-            if result is not None:
-                grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-        stash["grad_output"] = grads
-        if not diff_idx:
-            run_full_hooks((None,))
-        return grads
-
-    leave.defvjp(lambda *ys: (ys, None), leave_bwd)
-
-    args = list(args)
-    if diff_idx:
-        entered = enter(*[jnp.asarray(args[i]) for i in diff_idx])
-        for i, x in zip(diff_idx, entered):
-            args[i] = x
-    out = forward(*args, **kwargs)
-    leaves, treedef = jax.tree_util.tree_flatten(out)
-    out_idx = [i for i, leaf in enumerate(leaves) if _is_inexact_array(leaf)]
-    if out_idx:
-        left = leave(*[leaves[i] for i in out_idx])
-        for i, y in zip(out_idx, left):
-            leaves[i] = y
-    return jax.tree_util.tree_unflatten(treedef, leaves)
-
-
-# -- the pytree bridge ------------------------------------------------------------------------
-
-class _ModuleStructure:
-    """Aux data of a flattened module: its class, registry keys and static configuration.
-
-    Equality is structural (two ``Linear(3, 4)`` in train mode are equal), so ``jax.jit``
-    does not retrace for a new module of the same structure.
-    """
-
-    __slots__ = ("cls", "param_keys", "buffer_keys", "module_keys", "static", "template")
-
-    def __init__(self, module: Module):
-        d = module.__dict__
-        self.cls = type(module)
-        self.param_keys = tuple(d["_parameters"])
-        self.buffer_keys = tuple(d["_buffers"])
-        self.module_keys = tuple(d["_modules"])
-        self.static = (tuple(p.requires_grad if p is not None else None
-                             for p in d["_parameters"].values()),
-                       _config_signature(module))
-        self.template = module
-
-    def _key(self):
-        return (self.cls, self.param_keys, self.buffer_keys, self.module_keys, self.static)
-
-    def __eq__(self, other):
-        return isinstance(other, _ModuleStructure) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
-
-def _config_signature(module: Module) -> tuple:
-    """The hashable configuration of one module: ``training`` and plain public attributes."""
-    items = []
-    for k, v in module.__dict__.items():
-        if k[0] == "_" or not isinstance(v, _CONFIG_TYPES):
-            continue
-        try:
-            hash(v)
-        except TypeError:
-            continue
-        items.append((k, v))
-    return tuple(items)
-
-
-def _flatten_module(module: Module):
-    d = module.__dict__
-    children = [*d["_parameters"].values(), *d["_buffers"].values(), *d["_modules"].values()]
-    return children, _ModuleStructure(module)
-
-
-def _flatten_module_with_keys(module: Module):
-    d = module.__dict__
-    children = [(jax.tree_util.GetAttrKey(k), v) for registry in ("_parameters", "_buffers",
-                                                                  "_modules")
-                for k, v in d[registry].items()]
-    return children, _ModuleStructure(module)
-
-
-def _unflatten_module(structure: _ModuleStructure, children) -> Module:
-    module = object.__new__(structure.cls)
-    d = module.__dict__
-    d.update(structure.template.__dict__)
-    it = iter(children)
-    d["_parameters"] = OrderedDict((k, next(it)) for k in structure.param_keys)
-    d["_buffers"] = OrderedDict((k, next(it)) for k in structure.buffer_keys)
-    d["_modules"] = OrderedDict((k, next(it)) for k in structure.module_keys)
-    return module
-
-
-def _register_pytree(cls) -> None:
-    jax.tree_util.register_pytree_with_keys(cls, _flatten_module_with_keys, _unflatten_module,
-                                            _flatten_module)
-
-
-_register_pytree(Module)
-
-
-# -- state discovery for nn.jit / nn.value_and_grad -------------------------------------------
-
-def _collect_module_state(self: Module, collector) -> None:
-    for _, module in self.named_modules():
-        d = module.__dict__
-        collector.signature.append((type(module), module.training,
-                                    tuple(d["_parameters"]), tuple(d["_buffers"]),
-                                    tuple(d["_modules"]), _config_signature(module),
-                                    tuple(d["_forward_pre_hooks"]), tuple(d["_forward_hooks"]),
-                                    tuple(d["_backward_hooks"]),
-                                    tuple(d["_backward_pre_hooks"])))
-        for p in d["_parameters"].values():
-            if p is not None:
-                collector.add_parameter(p)
+    def _jnn_collect_state(self, collector) -> None:
+        """Slots: parameters (through their own protocol), buffers and the arrays in plain
+        attributes. Signature: the facts a trace depends on that are not values: the class,
+        ``training``, registry keys, which objects are shared, hooks, which attributes hold
+        arrays. (Plain non-array attributes are guarded by what a trace reads of them.)"""
+        d = self.__dict__
+        collector.watched.append(self)
+        params = tuple((name, None if p is None else collector.visit_child(p))
+                       for name, p in d["_parameters"].items())
         buffers = d["_buffers"]
         for name in buffers:
-            collector.add(buffers, name, kind="buffer")
+            collector.add(buffers, name, "buffer")
+        array_attrs = []
+        for name, value in d.items():
+            if name in REGISTRY_NAMES or name in PROTOCOL_NAMES:
+                continue
+            if _is_data_array(value):
+                collector.add(d, name, "attr")
+                array_attrs.append((name, None))
+            elif type(value) in (list, tuple, dict):
+                leaves, template = _split_arrays(value)
+                if leaves:
+                    collector.add(NestedArraySlot(d, name, template), 0, "attr")
+                    array_attrs.append((name, template.static_key()))
+        collector.signature.append((
+            "m", type(self), d["training"], params, tuple(buffers), tuple(array_attrs),
+            tuple(tuple(d[name].items()) for name in _CALL_HOOK_NAMES)))
+        children = tuple((name, None if m is None else collector.visit_child(m))
+                         for name, m in d["_modules"].items())
+        collector.signature.append(("children", children))
 
 
-Module._jnn_stateful = True
-Module._jnn_collect_state = _collect_module_state
+_CALL_HOOK_NAMES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+                    "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                    "_backward_pre_hooks", "_backward_hooks")
+register_module_pytree(Module)
+
+

@@ -23,6 +23,7 @@ from collections import Counter
 from functools import partial
 from typing import Optional
 
+from .._state import context
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -127,6 +128,9 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: Optional[int] = None) -> None:
+        # Inside an nn.jit trace the epoch counter advances only while tracing: tell nn.jit,
+        # which then traces every call so the schedule stays exact (docs/design.md).
+        context.note_side_effect(f"{type(self).__name__}.step()")
         self._get_lr_called_within_step = True
         try:
             if epoch is None:
@@ -637,6 +641,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None) -> None:  # type: ignore[override]
         """Record ``metrics`` (a number or a 0-d array) for one epoch."""
+        context.note_side_effect(f"{type(self).__name__}.step()")
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

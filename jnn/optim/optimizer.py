@@ -26,12 +26,17 @@ Class attributes a subclass may set:
   ``1 - 0.999`` are computed in double precision, as torch does. The update reads the live
   tuple from ``hyper[key]``.
 
-Param groups are dicts that notice edits of static facts (a non-numeric option, the zero-ness
-of a ``_zero_keys`` entry, a static tuple entry) and bump the structure version, so the next
-``nn.jit`` call re-gathers and, if needed, recompiles instead of silently using stale options.
+The containers an optimizer owns track their own changes (``jnn._state.tracking``, contract in
+``docs/design.md``): ``param_groups`` and every group's ``params`` list, each group (a dict
+that notices every edit of a static fact: a non-numeric option, the zero-ness of a
+``_zero_keys`` entry, a static tuple entry, through ``group[k] = v``, ``update``, ``pop``,
+``del`` ...), ``state`` and its per-parameter dicts. So the next ``nn.jit`` call sees a changed
+option, a removed parameter or a cleared state, and re-collects (and, if needed, recompiles)
+instead of silently running the old program.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -41,7 +46,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..modules.module import RemovableHandle, bump_structure_version
+from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
+from .._state.static import freeze
+from .._state.tracking import note_change
 from ..parameter import Parameter, _to_array
 
 __all__ = ["Optimizer", "required"]
@@ -115,26 +122,71 @@ def _static_view(group: dict, static_keys: frozenset, zero_keys: Optional[frozen
 
 
 class _ParamGroup(dict):
-    """A param group: a dict that bumps the structure version when a static fact changes."""
+    """A param group: a dict that reports every change of a static fact.
+
+    ``_owner`` is the optimizer class, whose ``_static_keys`` / ``_zero_keys`` /
+    ``_dynamic_items`` say what of a value is static. Replacing a numeric hyper-parameter by
+    another number of the same zero-ness is not structural (it is a program input).
+    """
 
     _owner: Any = None
 
     def __setitem__(self, key, value):
         owner = self._owner
-        if owner is None or key == "params" or _is_tracer(value):
-            dict.__setitem__(self, key, value)
-            return
+        if key == "params" and not isinstance(value, TrackedList):
+            value = TrackedList(value) if isinstance(value, (list, tuple)) else value
         old = self.get(key, _MISSING)
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, key, old)
         dict.__setitem__(self, key, value)
-        if old is _MISSING:
-            if not (_is_dynamic(value) and key not in owner._static_keys):
-                bump_structure_version()
-            return
-        if _is_tracer(old):
+        if owner is None or _is_tracer(value) or _is_tracer(old):
+            return  # being built, or nn.jit swapping program inputs in and out
+        if key == "params" or old is _MISSING:
+            note_change()
             return
         args = (owner._static_keys, owner._zero_keys, owner._dynamic_items)
         if _classify(key, old, *args) != _classify(key, value, *args):
-            bump_structure_version()
+            note_change()
+
+    def __delitem__(self, key):
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, key, self.get(key, _MISSING))
+        dict.__delitem__(self, key)
+        note_change()
+
+    def pop(self, key, *default):
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def popitem(self):
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self):
+        for key in list(self):
+            del self[key]
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def __reduce__(self):
         return (_rebuild_group, (self._owner, dict(self)))
@@ -144,9 +196,97 @@ _MISSING = object()
 
 
 def _rebuild_group(owner_cls, items):
-    group = _ParamGroup(items)
+    group = _ParamGroup()
+    for k, v in items.items():
+        group[k] = v
     group._owner = owner_cls
     return group
+
+
+class _OptimizerState(defaultdict):
+    """``Optimizer.state``: ``Parameter -> dict``, reporting entries added, replaced or removed
+    (each entry is a :class:`~jnn._state.tracking.ValueDict`: new values for its keys are
+    values, new keys are structure)."""
+
+    def __init__(self, items=()):
+        super().__init__(ValueDict)
+        for k, v in dict(items).items():
+            self[k] = v
+
+    def __missing__(self, key):
+        value = self[key] = ValueDict()
+        return value
+
+    def __setitem__(self, key, value):
+        if not isinstance(value, ValueDict):
+            value = ValueDict(value)
+        super().__setitem__(key, value)
+        note_change()
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        note_change()
+
+    def pop(self, *args):
+        value = super().pop(*args)
+        note_change()
+        return value
+
+    def popitem(self):
+        item = super().popitem()
+        note_change()
+        return item
+
+    def clear(self):
+        super().clear()
+        note_change()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = {} if default is None else default
+        return self[key]
+
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __reduce__(self):
+        return (_OptimizerState, (dict(self),))
+
+    def __copy__(self):
+        return _OptimizerState(self)
+
+    def __deepcopy__(self, memo):
+        import copy
+        new = _OptimizerState()
+        memo[id(self)] = new
+        for k, v in self.items():
+            new[copy.deepcopy(k, memo)] = copy.deepcopy(dict(v), memo)
+        return new
+
+
+_STEPPED = "_stepped"  # private state key: False until a step updated the parameter
+
+
+def _pending(state: dict) -> bool:
+    """Whether a state entry was made for nn.jit and no step has updated its parameter yet."""
+    flag = state.get(_STEPPED)
+    return flag is not None and not isinstance(flag, jax.core.Tracer) and not bool(flag)
+
+
+def _has_state(state) -> bool:
+    """Whether an entry holds optimizer state (keys other than jnn's private bookkeeping)."""
+    return bool(state) and any(not k.startswith("_") for k in state)
+
+
+def _started(state) -> bool:
+    """An entry with real state that a step (eager or compiled) has used."""
+    return _has_state(state) and not _pending(state)
+
+
+def _group_snapshot(group: dict):
+    return (tuple(map(id, group.get("params", ()))),
+            freeze({k: v for k, v in group.items() if k != "params"})[0])
 
 
 def _hashable(value: Any):
@@ -178,12 +318,13 @@ class Optimizer:
     _dynamic_items: dict = {}
 
     def __init__(self, params: Iterable, defaults: dict):
-        self.defaults = defaults
-        self.state: defaultdict = defaultdict(dict)
-        self.param_groups: list = []
-        self._optimizer_step_pre_hooks: dict = {}
-        self._optimizer_step_post_hooks: dict = {}
-        self._jnn_static_views: list = []
+        d = self.__dict__
+        d["defaults"] = defaults
+        d["state"] = _OptimizerState()
+        d["param_groups"] = TrackedList()
+        d["_optimizer_step_pre_hooks"] = HookDict()
+        d["_optimizer_step_post_hooks"] = HookDict()
+        d["_jnn_static_views"] = []
         if isinstance(params, Parameter) or isinstance(params, jax.Array):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Parameters or dicts, but got {type(params).__name__}")
@@ -217,7 +358,10 @@ class Optimizer:
             if not isinstance(p, Parameter):
                 raise TypeError("optimizer can only optimize Parameters, but one of the params is "
                                 + type(p).__name__)
-        param_group = _ParamGroup(param_group)
+        group = _ParamGroup()
+        for k, v in param_group.items():
+            group[k] = v
+        param_group = group
         param_group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
@@ -231,14 +375,15 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         param_group._owner = type(self)
         self.param_groups.append(param_group)
-        bump_structure_version()
 
     # -- gradients ----------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else jnp.zeros_like(p.grad)
+                if set_to_none:
+                    p.grad = None  # set without reading: see Module.zero_grad
+                elif p.grad is not None:
+                    p.grad = jnp.zeros_like(p.grad)
 
     def _grad_lookup(self, grads) -> Callable[[Parameter], Any]:
         if grads is None:
@@ -274,13 +419,25 @@ class Optimizer:
         """The per-parameter state torch creates on the first step (override)."""
         return {}
 
-    def _ensure_state(self) -> None:
+    def _ensure_state(self, pending: bool = False) -> None:
+        """Create the state of every parameter that has none yet.
+
+        With ``pending=True`` (``nn.jit`` collecting: a compiled step needs a fixed state
+        structure before the first update) the new entries are marked not yet started, and
+        ``state_dict`` leaves them out until a step has updated their parameter, as torch's
+        lazily created state would be. An empty or not-yet-started entry is re-made when the
+        options changed what state they create (SGD's momentum going from 0 to non-zero).
+        """
         for group in self.param_groups:
             for p in group["params"]:
-                # An empty entry is re-made: an option that creates state (SGD's momentum
-                # going from 0 to non-zero) may have changed since.
-                if not self.state.get(p):
-                    self.state[p] = self._init_state(p, group)
+                state = self.state.get(p)
+                if _started(state):
+                    continue
+                fresh = self._init_state(p, group)
+                if pending:
+                    fresh[_STEPPED] = jnp.asarray(False)
+                if state is None or set(state) != set(fresh):
+                    self.state[p] = fresh
 
     def _update(self, p, g, state: dict, hyper: dict, static: StaticView):
         """Return ``(new_p, new_state)`` for one parameter (override)."""
@@ -341,12 +498,14 @@ class Optimizer:
                     raise ValueError(f"step: gradient of shape {tuple(g.shape)} for a parameter "
                                      f"of shape {p.shape}")
                 state = self.state.get(p)
-                if not state and not tracing:
+                if not _has_state(state) and not tracing:
                     # (Under nn.jit the state was made when it was gathered; the options are
                     # tracers now.)
                     state = self.state[p] = self._init_state(p, group)
                 state = state or {}
                 new_p, new_state = self._update(p._data, g, dict(state), hyper, static)
+                if _STEPPED in new_state:
+                    new_state[_STEPPED] = jnp.asarray(True)
                 p._data = jnp.asarray(new_p).astype(p._data.dtype)
                 if new_state:
                     # Keep each state array's dtype: a compiled step must return what it got.
@@ -364,34 +523,49 @@ class Optimizer:
         return loss
 
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
-        return _add_hook_dict(self._optimizer_step_pre_hooks, hook)
+        return add_hook(self._optimizer_step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
-        return _add_hook_dict(self._optimizer_step_post_hooks, hook)
+        return add_hook(self._optimizer_step_post_hooks, hook)
 
-    # -- nn.jit integration -------------------------------------------------------------------
+    # -- the state protocol (jnn._state; contract in docs/design.md) --------------------------
     def _jnn_collect_state(self, collector) -> None:
-        self._ensure_state()
-        self._jnn_static_views = [self._make_static_view(g) for g in self.param_groups]
-        collector.signature.append((type(self), tuple(_hashable(v)
-                                                      for v in self._jnn_static_views)))
+        """Slots: the parameters (through their own protocol), the per-parameter state and
+        the numeric hyper-parameters (program inputs). Signature: the
+        optimizer class, each group's static view, which parameters each group holds, the
+        state keys and the step hooks."""
+        self._ensure_state(pending=True)
+        views = [self._make_static_view(g) for g in self.param_groups]
+        self.__dict__["_jnn_static_views"] = views  # (not an attribute change)
+        collector.watched.append(self)
+        membership = []
         for group in self.param_groups:
-            for p in group["params"]:
-                collector.add_parameter(p)
+            collector.watched.append(group)
+            if isinstance(group, _ParamGroup):
+                collector.watched.append(group["params"])
+            else:  # a plain dict appended to param_groups by hand: re-checked every call
+                collector.volatile.append((functools.partial(_group_snapshot, group),
+                                           _group_snapshot(group)))
+            membership.append(tuple(collector.visit_child(p) for p in group["params"]))
             for k, v in group.items():
                 if k in self._dynamic_items:
                     item = _TupleItems(group, k)
                     for i in self._dynamic_items[k]:
-                        collector.add(item, i, writable=False, kind="hyper")
+                        collector.add(item, i, "hyper")
                 elif k != "params" and _is_dynamic(v) and k not in self._static_keys:
-                    collector.add(group, k, writable=False, kind="hyper")
+                    collector.add(group, k, "hyper")
+        state_keys = []
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state.get(p)
                 if state:
-                    collector.signature.append(tuple(state))
+                    state_keys.append((collector.position(p), tuple(state)))
                     for k in state:
-                        collector.add(state, k, kind="optim")
+                        collector.add(state, k, "optim")
+        collector.signature.append((
+            "opt", type(self), tuple(_hashable(v) for v in views), tuple(membership),
+            tuple(state_keys), tuple(self._optimizer_step_pre_hooks.items()),
+            tuple(self._optimizer_step_post_hooks.items())))
 
     # -- state_dict ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -407,7 +581,7 @@ class Optimizer:
             start += len(indices)
         state = {}
         for p, s in self.state.items():
-            if id(p) in index_of and s:
+            if id(p) in index_of and _started(s):
                 # Keys starting with "_" are jnn-internal bookkeeping, not torch state.
                 state[index_of[id(p)]] = {k: v for k, v in s.items() if not k.startswith("_")}
         return {"state": state, "param_groups": groups}
@@ -443,7 +617,6 @@ class Optimizer:
             for k, v in saved.items():
                 if k != "params":
                     group[k] = v
-        bump_structure_version()
 
     def _load_state_value(self, p: Parameter, key: str, value: Any, what: str):
         """Convert one loaded state value (torch tensor, numpy/jax array, number, list)."""
@@ -477,7 +650,31 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        bump_structure_version()
+        for name in ("state", "param_groups", "_optimizer_step_pre_hooks",
+                     "_optimizer_step_post_hooks"):
+            if name in state:
+                setattr(self, name, state[name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The containers jnn's state protocol relies on stay self-tracking when replaced
+        # wholesale (``opt.state = defaultdict(dict)`` resets the state, as in torch).
+        if name == "state" and not isinstance(value, _OptimizerState):
+            value = _OptimizerState(value)
+        elif name == "param_groups":
+            groups = TrackedList()
+            for group in value:
+                if isinstance(group, dict) and not isinstance(group, _ParamGroup):
+                    group = _rebuild_group(type(self), group)
+                groups.append(group)
+            value = groups
+        elif name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks") and \
+                not isinstance(value, HookDict):
+            value = HookDict(value)
+        rec = context.recorder()
+        if rec is not None:
+            rec.note_write(self, name, self.__dict__.get(name, _MISSING))
+        object.__setattr__(self, name, value)
+        note_change()
 
 
 def _copy_array(value: Any, what: str) -> jax.Array:
@@ -550,8 +747,3 @@ class _TupleItems:
         self.group[self.key] = tuple(items)
 
 
-def _add_hook_dict(hooks: dict, hook: Callable) -> RemovableHandle:
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    bump_structure_version()
-    return handle

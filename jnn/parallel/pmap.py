@@ -30,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._axis import current_axis_name, mapped_axis, varies_over
 from ..random import default_generator
-from ..transforms import _Jit
+from ..transforms.jit import Entry, Jit
 
 __all__ = ["pmap", "current_axis_name"]
 
@@ -48,15 +48,19 @@ def _replicate(x, axis_name: str):
     return jax.lax.pmax(x, axis_name)
 
 
-class _Pmap(_Jit):
-    """The callable returned by :func:`pmap`."""
+class _Pmap(Jit):
+    """The callable returned by :func:`pmap`: ``nn.jit``'s machinery with a sharded program.
+
+    Built on :class:`~jnn.transforms.jit.Jit`'s extension points: :meth:`prepare_entry`
+    places the collected state replicated on the mesh, :meth:`program` wraps the step's
+    body (:meth:`Jit.run_traced`) in ``jax.shard_map``.
+    """
 
     def __init__(self, fn: Callable, axis_name: str, devices: Optional[Sequence] = None,
                  static_argnums=(), static_argnames=()):
         super().__init__(fn, static_argnums, static_argnames)
         self.axis_name = axis_name
         self.devices = tuple(devices) if devices is not None else None
-        self._out_treedefs: dict = {}
         # nn.pmap keeps the state replicated on the mesh between calls; DataParallel leaves
         # the module where it is (and pays a transfer per call), as torch's does.
         self.place_state = True
@@ -87,8 +91,7 @@ class _Pmap(_Jit):
             out = jax.tree.map(self._localize, out)
         return out
 
-    def _gather(self, state_objects, ids) -> None:
-        super()._gather(state_objects, ids)
+    def prepare_entry(self, entry: Entry) -> None:
         if not self.place_state:
             return
         # Place the state replicated on the mesh now, so the first call sees the same input
@@ -96,8 +99,8 @@ class _Pmap(_Jit):
         # With several processes the values become global arrays (each process holds a full
         # replica), which is also how the step returns them.
         replicated = NamedSharding(self.mesh, P())
-        for (c, k), kind in zip(self._slots, self._collector.kinds):
-            if kind == "rng":
+        for (c, k), kind in zip(entry.slots, entry.kinds):
+            if kind in ("rng", "hyper"):
                 continue
             v = c[k]
             if isinstance(v, jax.Array) and v.sharding != replicated:
@@ -121,12 +124,10 @@ class _Pmap(_Jit):
         return jnp.concatenate([s.data for s in shards])
 
     # -- the compiled program -----------------------------------------------------------------
-    def _pure(self, signature_id, layout_id, values, dyn):
-        self._trace_count += 1
-        layout = self._layouts[layout_id]
+    def program(self, entry: Entry, layout: tuple, variant, call) -> Callable:
         axis = self.axis_name
-        kinds = self._collector.kinds
-        dyn_specs = [P(axis) if jnp.ndim(d) >= 1 else P() for d in dyn]
+        kinds = entry.kinds
+        out_tree: dict = {}
 
         def body(values, dyn):
             values = list(values)
@@ -134,15 +135,13 @@ class _Pmap(_Jit):
             for i, kind in enumerate(kinds):
                 if kind == "rng":  # each device draws its own numbers
                     values[i] = jax.random.fold_in(values[i], index)
-            args, kwargs = self._rebuild(layout, dyn)
             with mapped_axis(axis):
-                out, new_values = self._run_with_state(values, args, kwargs)
+                out, writes, extras = self.run_traced(entry, layout, variant, call, values, dyn)
             # Streams were advanced before the call (see __call__); the per-device keys the
             # function left behind are not written back.
-            new_values = {i: _replicate(v, axis) for i, v in new_values.items()
-                          if kinds[i] != "rng"}
-            leaves, treedef = jax.tree_util.tree_flatten(out)
-            self._out_treedefs[signature_id, layout_id] = treedef
+            writes = {i: _replicate(v, axis) for i, v in writes.items() if kinds[i] != "rng"}
+            extras = [_replicate(v, axis) for v in extras]
+            leaves, out_tree["def"] = jax.tree_util.tree_flatten(out)
             batched, scalars = {}, {}
             for i, leaf in enumerate(leaves):
                 leaf = jnp.asarray(leaf)
@@ -152,15 +151,19 @@ class _Pmap(_Jit):
                     scalars[i] = jax.lax.pmean(leaf, axis)
                 else:
                     scalars[i] = jax.lax.psum(leaf, axis)
-            return batched, scalars, new_values
+            return batched, scalars, writes, extras
 
-        mapped = jax.shard_map(body, mesh=self.mesh, in_specs=(P(), dyn_specs),
-                               out_specs=(P(axis), P(), P()))
-        batched, scalars, new_values = mapped(values, list(dyn))
-        treedef = self._out_treedefs[signature_id, layout_id]
-        leaves = [batched[i] if i in batched else scalars[i]
-                  for i in range(treedef.num_leaves)]
-        return jax.tree_util.tree_unflatten(treedef, leaves), new_values
+        def compiled(values, dyn):
+            dyn_specs = [P(axis) if jnp.ndim(d) >= 1 else P() for d in dyn]
+            mapped = jax.shard_map(body, mesh=self.mesh, in_specs=(P(), dyn_specs),
+                                   out_specs=(P(axis), P(), P(), P()))
+            batched, scalars, writes, extras = mapped(values, list(dyn))
+            treedef = out_tree["def"]
+            leaves = [batched[i] if i in batched else scalars[i]
+                      for i in range(treedef.num_leaves)]
+            return jax.tree_util.tree_unflatten(treedef, leaves), writes, extras
+
+        return compiled
 
 
 def pmap(fn: Optional[Callable] = None, axis_name: str = "batch",

@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 import jax
 
 from ..modules.container import ModuleDict, ModuleList
-from ..modules.module import Module, bump_structure_version
+from ..modules.module import Module
 from ..parameter import Parameter, is_array
 
 __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized",
@@ -226,7 +226,6 @@ def _default_deepcopy(self, memo):
     replica = self.__new__(self.__class__)
     memo[id(self)] = replica
     replica.__dict__ = copy.deepcopy(self.__dict__, memo)
-    bump_structure_version()
     return replica
 
 
@@ -248,7 +247,6 @@ def _inject_new_class(module: Module) -> None:
     param_cls.__module__ = cls.__module__
     param_cls.__qualname__ = f"Parametrized{cls.__qualname__}"
     module.__class__ = param_cls
-    bump_structure_version()
 
 
 def _inject_property(module: Module, tensor_name: str) -> None:
@@ -421,7 +419,6 @@ def remove_parametrizations(module: Module, tensor_name: str,
     if not is_parametrized(module):
         delattr(module, "parametrizations")
         module.__class__ = module.__class__.__bases__[0]
-    bump_structure_version()
     return module
 
 

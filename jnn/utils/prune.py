@@ -27,7 +27,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..modules.module import bump_structure_version
 from ..parameter import Parameter
 from ..random import next_key
 from .convert_parameters import parameters_to_vector
@@ -126,7 +125,6 @@ class BasePruningMethod(ABC):
                                 f"Parameter, got {type(orig).__name__}")
             module.register_parameter(name + "_orig", orig)
             del module._parameters[name]
-            bump_structure_version()
             default_mask = jnp.ones_like(orig._data)
         else:
             default_mask = _value(getattr(module, name + "_mask"))
@@ -141,7 +139,6 @@ class BasePruningMethod(ABC):
                 _del_derived(module, name)
                 module.register_parameter(name, orig)
                 del module._parameters[name + "_orig"]
-                bump_structure_version()
             raise
         return method
 
@@ -170,7 +167,6 @@ class BasePruningMethod(ABC):
         orig.data = weight
         del module._parameters[self._tensor_name + "_orig"]
         del module._buffers[self._tensor_name + "_mask"]
-        bump_structure_version()
         setattr(module, self._tensor_name, orig)
 
 

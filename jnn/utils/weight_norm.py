@@ -17,7 +17,7 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 
-from ..modules.module import Module, bump_structure_version
+from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 
 __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
@@ -70,7 +70,6 @@ def _del_derived(module: Module, name: str) -> None:
 
 def _remove_hook(hooks: dict, key) -> None:
     del hooks[key]
-    bump_structure_version()
 
 
 class WeightNorm:
@@ -111,7 +110,6 @@ class WeightNorm:
             raise ValueError(f"weight_norm: module {type(module).__name__} has no parameter "
                              f"named {name!r}")
         del module._parameters[name]
-        bump_structure_version()
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, 2, dim)))
         module.register_parameter(name + "_v", Parameter(_arr(weight)))
         _set_derived(module, name, fn.compute_weight(module))
@@ -123,7 +121,6 @@ class WeightNorm:
         _del_derived(module, self.name)
         del module._parameters[self.name + "_g"]
         del module._parameters[self.name + "_v"]
-        bump_structure_version()
         setattr(module, self.name, Parameter(jax.lax.stop_gradient(weight)))
 
     def __call__(self, module: Module, inputs: Any) -> None:

@@ -1,0 +1,93 @@
+"""Devices and dtypes as torch spells them: ``"cuda:0"``, ``torch.float64``, ``to(x)``.
+
+One parser for every place that accepts torch's ``device=`` / ``dtype=`` arguments
+(``Module.to``, layer factory keywords).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to"]
+
+
+def gpu_device(index: Optional[int]):
+    """The ``index``-th GPU (``cuda(index)``), with an install hint when JAX has none."""
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        gpus = []
+    if not gpus:
+        raise RuntimeError("cuda(): JAX has no GPU backend in this process (devices: "
+                           f"{jax.devices()}); install jax with CUDA support, e.g. "
+                           "'pip install jax[cuda12]'")
+    index = 0 if index is None else int(getattr(index, "index", index) or 0)
+    if index >= len(gpus):
+        raise ValueError(f"cuda(): device index {index} out of range, {len(gpus)} GPU(s) visible")
+    return gpus[index]
+
+
+def parse_device(device):
+    """A ``jax.Device`` for ``None``, a device, an int (GPU index) or ``"cpu"``/``"cuda:1"``."""
+    if device is None or isinstance(device, jax.Device):
+        return device
+    if isinstance(device, int):
+        return gpu_device(device)
+    text = str(device)
+    kind, _, index = text.partition(":")
+    if kind == "cpu":
+        return jax.devices("cpu")[int(index or 0)]
+    if kind in ("cuda", "gpu"):
+        return gpu_device(int(index) if index else None)
+    if kind == "tpu":
+        return jax.devices("tpu")[int(index or 0)]
+    raise ValueError(f"to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got {device!r}")
+
+
+def parse_dtype(dtype):
+    """A numpy dtype for ``None``, a dtype, a dtype name or a torch dtype."""
+    if dtype is None:
+        return None
+    if type(dtype).__module__.startswith("torch"):  # torch.float64 -> "float64"
+        dtype = str(dtype).replace("torch.", "")
+    return jnp.dtype(dtype)
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, jax.Array) or hasattr(value, "__jax_array__") or \
+        type(value).__module__ == "numpy" and hasattr(value, "dtype")
+
+
+def _looks_like_dtype(value) -> bool:
+    if _is_array(value) or isinstance(value, jax.Device):
+        return False
+    try:
+        parse_dtype(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def parse_to(*args, **kwargs):
+    """``(device, dtype)`` from torch's ``to(...)`` signatures: ``to(dtype)``, ``to(device)``,
+    ``to(device, dtype)``, ``to(array)`` and the keywords ``device=``, ``dtype=``,
+    ``non_blocking=``, ``copy=``, ``memory_format=`` (the last three accepted and ignored)."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("copy", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, bool):
+            continue  # non_blocking passed positionally
+        if _is_array(arg):
+            dtype = jnp.asarray(arg).dtype
+            device = getattr(arg, "device", None) if isinstance(arg, jax.Array) else device
+        elif _looks_like_dtype(arg):
+            dtype = arg
+        else:
+            device = arg
+    return parse_device(device), parse_dtype(dtype)

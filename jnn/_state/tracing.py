@@ -1,0 +1,73 @@
+"""Which kind of JAX transformation the current code runs under.
+
+jnn needs to know this in two places: the random stream (a draw with a concrete key inside a
+staged or batched trace would bake one key into the program, or give every batch element the
+same numbers) and the eager kernel cache (which must step aside inside any trace).
+
+JAX has no public API for it; this reads the current trace from ``jax._src.core`` (JAX 0.10)
+and is the only place in jnn that does. If that internal moves, :func:`current_trace_kind`
+falls back to ``"unknown"``, which callers treat as the conservative case.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+__all__ = ["current_trace_kind", "EAGER", "AUTODIFF", "STAGED", "BATCHED", "UNKNOWN",
+           "is_tracer", "same_trace"]
+
+EAGER = "eager"        # plain Python execution, op by op
+AUTODIFF = "autodiff"  # jax.grad / jvp / vjp / linearize over eager execution
+STAGED = "staged"      # jax.jit, lax.scan/cond/while bodies, jax.checkpoint, custom_vjp traces
+BATCHED = "batched"    # jax.vmap (over eager or autodiff execution)
+UNKNOWN = "unknown"
+
+try:  # pragma: no cover - exercised through the public behaviour
+    from jax._src import core as _core
+
+    _trace_ctx = _core.trace_ctx
+    _EvalTrace = _core.EvalTrace
+except Exception:  # pragma: no cover
+    _trace_ctx = None
+    _EvalTrace = None
+
+_AUTODIFF_TRACES = {"JVPTrace", "LinearizeTrace"}
+_BATCH_TRACES = {"BatchTrace"}
+_STAGED_TRACES = {"DynamicJaxprTrace", "JaxprTrace"}
+
+
+def current_trace_kind() -> str:
+    """``EAGER``, ``AUTODIFF``, ``BATCHED``, ``STAGED`` or ``UNKNOWN`` for the innermost
+    combination of transformations active on this thread (the most restrictive one wins:
+    staged over batched over autodiff)."""
+    if _trace_ctx is None:
+        return UNKNOWN
+    trace = getattr(_trace_ctx, "trace", None)
+    kind = EAGER
+    depth = 0
+    while trace is not None and not isinstance(trace, _EvalTrace):
+        name = type(trace).__name__
+        if name in _STAGED_TRACES:
+            return STAGED
+        if name in _BATCH_TRACES:
+            kind = BATCHED
+        elif name in _AUTODIFF_TRACES:
+            kind = AUTODIFF if kind == EAGER else kind
+        else:
+            return UNKNOWN
+        trace = getattr(trace, "parent_trace", None)
+        depth += 1
+        if depth > 64:
+            return UNKNOWN
+    return kind
+
+
+def is_tracer(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def same_trace(a: Any, b: Any) -> bool:
+    """Whether two tracers belong to the same trace (a value made inside a ``lax.scan`` body
+    from an outer tracer belongs to the body's trace, and must not be stored outside it)."""
+    return getattr(a, "_trace", None) is getattr(b, "_trace", None)
