@@ -17,6 +17,9 @@ from .transforms import Grads, functional_call, grad, jit, value_and_grad
 from . import parallel
 from .parallel import DataParallel, pmap
 from .summary import summary
+from . import tensor_functions
+from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
+from .tensor_functions import __all__ as _tensor_functions_all
 
 __version__ = "0.1.0.dev0"
 
@@ -26,7 +29,7 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "pmap", "parallel",
-    "DataParallel", "save", "load", "summary",
+    "DataParallel", "save", "load", "summary", "tensor_functions", *_tensor_functions_all,
 ]
 
 

@@ -7,6 +7,16 @@ import numpy as np
 from .module import _parse_device, _parse_dtype
 
 
+def parse_dtype(dtype):
+    """A numpy dtype from a torch dtype, a name (``"float32"``) or a jnp/numpy type; None stays."""
+    return _parse_dtype(dtype)
+
+
+def parse_device(device):
+    """A ``jax.Device`` from ``"cpu"``, ``"cuda:0"``, an int or a ``jax.Device``; None stays."""
+    return _parse_device(device)
+
+
 def factory_dtype(dtype=None):
     """The floating dtype new parameters get (torch's default: float32)."""
     dtype = _parse_dtype(dtype)
