@@ -301,7 +301,7 @@ class DataLoader:
         if target is None:
             return _map_arrays(batch, _to_jax) if self._default_collate or self.pin_memory \
                 else batch
-        devices = len(target.device_set)
+        devices = len(target.device_set) if isinstance(target, jax.sharding.Sharding) else 1
 
         def put(x):
             if devices > 1 and isinstance(target, NamedSharding) and target.spec:
