@@ -26,6 +26,7 @@ from tqdm import tqdm  # noqa: E402
 
 import jnn as nn  # noqa: E402
 from jnn import optim  # noqa: E402
+from jnn.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 
 def small_cnn(num_classes=10):
@@ -67,18 +68,20 @@ def main(argv=None):
     step = nn.pmap(train_step)            # the batch's dim 0 is split across all devices
     predict = nn.pmap(lambda model, x: model(x).argmax(-1))
 
-    rng = np.random.default_rng(args.seed)
-    steps_per_epoch = len(x_train) // args.batch_size
     if args.batch_size % len(devices):
         raise SystemExit(f"--batch-size {args.batch_size} must divide across {len(devices)} "
                          "devices")
+    # shard=True puts each batch on the devices already split along dim 0, the way nn.pmap
+    # wants it, so the step does not move it again.
+    train_loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
+                              shuffle=True, drop_last=True, shard=True)
     model.train()
-    with tqdm(total=epochs * (max_steps or steps_per_epoch), desc="pmap", unit="step") as bar:
+    with tqdm(total=epochs * (max_steps or len(train_loader)), desc="pmap", unit="step") as bar:
         for epoch in range(epochs):
-            order = rng.permutation(len(x_train))
-            for i in range(max_steps or steps_per_epoch):
-                idx = order[i * args.batch_size:(i + 1) * args.batch_size]
-                loss = step(model, opt, jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]))
+            for i, (x, y) in enumerate(train_loader):
+                if i == max_steps:
+                    break
+                loss = step(model, opt, x, y)
                 bar.update()
                 if i % 5 == 0:
                     bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss):.4f}")

@@ -17,6 +17,7 @@ from tqdm import tqdm
 import jnn as nn
 import jnn.functional as F
 from jnn import optim
+from jnn.utils.data import DataLoader, TensorDataset
 
 
 class LeNet(nn.Module):
@@ -81,16 +82,17 @@ def main(argv=None):
     def predict(model, x):
         return model(x).argmax(-1)
 
-    rng = np.random.default_rng(args.seed)
-    steps_per_epoch = len(x_train) // args.batch_size       # drop the ragged last batch: one shape
-    total = epochs * (max_steps or steps_per_epoch)
+    # shuffle draws from nn.manual_seed's stream; drop_last keeps one batch shape (one program)
+    train_loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
+                              shuffle=True, drop_last=True)
+    total = epochs * (max_steps or len(train_loader))
     model.train()
     with tqdm(total=total, desc="lenet", unit="step") as bar:
         for epoch in range(epochs):
-            order = rng.permutation(len(x_train))
-            for i in range(max_steps or steps_per_epoch):
-                idx = order[i * args.batch_size:(i + 1) * args.batch_size]
-                loss = train_step(model, opt, jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]))
+            for i, (x, y) in enumerate(train_loader):
+                if i == max_steps:
+                    break
+                loss = train_step(model, opt, x, y)
                 bar.update()
                 if i % 10 == 0:
                     bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss):.4f}")

@@ -17,6 +17,9 @@ from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, 
 from . import parallel
 from .parallel import DataParallel, pmap
 from .summary import summary
+from . import tensor_functions
+from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
+from .tensor_functions import __all__ as _tensor_functions_all
 
 __version__ = "0.1.0.dev0"
 
@@ -25,8 +28,9 @@ __all__ = [
     "functional", "init", "random", "Generator", "manual_seed", "seed", "initial_seed",
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
-    "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap", "parallel",
-    "DataParallel", "save", "load", "summary",
+    "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
+    "parallel", "DataParallel", "save", "load", "summary", "tensor_functions",
+    *_tensor_functions_all,
 ]
 
 

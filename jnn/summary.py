@@ -353,8 +353,11 @@ def summary(model: Module, input_size=None, input_data=None, dtypes=None, depth:
         batch_dim: if given, a batch dimension of size 1 is inserted at this index of every
             ``input_size``.
         verbose: 0 returns the statistics silently; 1 also prints the table. The default
-            (None) prints in scripts and not in Jupyter, where the returned object displays
-            itself (as in torchinfo).
+            (None), as in torchinfo: 1 in scripts, 0 in Jupyter, IPython and at the ``python``
+            prompt, where the returned object displays itself. So ``summary(...)`` shows the
+            table once everywhere, and so does ``print(summary(...))`` in a notebook; in a
+            script, ``print(summary(...))`` prints it twice (torchinfo too): write
+            ``summary(...)`` or ``print(summary(..., verbose=0))``.
         col_width: minimum width of the data columns (wider content widens a column).
         mode: ``"eval"`` (default), ``"train"`` or ``"same"``: the training mode used for the
             pass (restored afterwards).
@@ -479,20 +482,24 @@ def summary(model: Module, input_size=None, input_data=None, dtypes=None, depth:
         r.__dict__.pop("output_size_tree", None)
     stats = ModelStatistics(model, rows, inputs, col_names, col_width, depth, row_settings)
     if verbose is None:
-        verbose = 0 if _in_notebook() else 1
+        verbose = 0 if _interactive() else 1
     if verbose:
         print(stats)
     return stats
 
 
-def _in_notebook() -> bool:
+def _interactive() -> bool:
+    """Whether the session is interactive (Jupyter, IPython, the ``python`` prompt), where the
+    returned statistics display themselves as a cell's or a prompt's value (torchinfo's rule:
+    ``verbose`` defaults to 0 when ``sys.ps1`` is set)."""
     import sys
+    if getattr(sys, "ps1", None):
+        return True
     shell = sys.modules.get("IPython")
     try:
-        ip = shell.get_ipython() if shell is not None else None
+        return shell is not None and shell.get_ipython() is not None
     except Exception:  # pragma: no cover - exotic IPython states
         return False
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
 def _restore_flags(flags) -> None:

@@ -15,6 +15,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jnn.functional as F  # noqa: E402
 import jnn.modules as M  # noqa: E402
+import jnn.tensor_functions as T  # noqa: E402
 from cases import ERROR_CASES, EXEMPT, FUNCTION_CASES, MODULE_CASES  # noqa: E402
 
 
@@ -49,6 +50,10 @@ def main() -> None:
         bad = sum(errors.get(n, 0) for n in names)
         print(f"| {family} | {', '.join(layers) or '-'} | "
               f"{', '.join('F.' + k for k in kernels) or '-'} | {cases} | {bad} |")
+    top = sorted(n for n in T.__all__ if callable(getattr(T, n)))
+    names = [f"nn.{n}" for n in top]
+    print(f"| tensor_functions (torch.*) | - | {', '.join(names)} | "
+          f"{sum(count.get(n, 0) for n in names)} | {sum(errors.get(n, 0) for n in names)} |")
     print(f"\n{len(MODULE_CASES)} layer cases, {len(FUNCTION_CASES)} kernel cases, "
           f"{len(ERROR_CASES)} bad-input cases; {len(EXEMPT)} names tested outside the registry.")
 

@@ -246,3 +246,35 @@ def test_module_html_tree():
 def test_lazy_modules_are_rejected_clearly():
     with pytest.raises(ValueError, match="uninitialized \\(lazy module\\)"):
         summary(nn.LazyLinear(3), input_size=(2, 4), verbose=0)
+
+
+# -- printing once: torchinfo's verbose=None rule, checked in a fresh interpreter --------------
+_CALLS = [  # (statement, times the table appears in a script, at the interactive prompt)
+    ("summary(model, input_size=(2, 4))", 1, 1),       # the prompt echoes the returned value
+    ("print(summary(model, input_size=(2, 4), verbose=0))", 1, 1),
+    ("stats = summary(model, input_size=(2, 4))", 1, 0),
+    ("print(summary(model, input_size=(2, 4)))", 2, 1),  # a script: twice, as in torchinfo
+]
+
+
+@pytest.mark.parametrize("interactive", [False, True], ids=["script", "prompt"])
+def test_summary_prints_the_table_once(interactive):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    lines = ["import jnn as nn", "from jnn.summary import summary",
+             "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))"]
+    for i, (call, _, _) in enumerate(_CALLS):
+        lines += [f"print('--- {i}')", call]
+    code = "\n".join(lines) + "\n"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+               JAX_PLATFORMS="cpu")
+    cmd = [sys.executable, "-i", "-q"] if interactive else [sys.executable, "-c", code]
+    proc = subprocess.run(cmd, input=code if interactive else None, capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parts = proc.stdout.split("--- ")[1:]
+    for (call, in_script, at_prompt), part in zip(_CALLS, parts):
+        want = at_prompt if interactive else in_script
+        assert part.count("Total params: 58") == want, f"{call}:\n{part}"
