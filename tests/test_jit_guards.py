@@ -474,3 +474,18 @@ def test_scheduler_stepping_inside_the_compiled_step():
     np.testing.assert_allclose(lrj, lre, **TOL)
     for k in se:
         np.testing.assert_allclose(sj[k], se[k], **TOL)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_steady_state_calls_take_the_fast_path(opt_name):
+    # A step's own write-back and the usual between-step calls (a scheduler changing lr)
+    # are values, not structure: the reachable state is collected once.
+    with jax.enable_x64(True):
+        model, opt = make(opt_name)
+        sched = optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+        fn = nn.jit(step)
+        x, y = (jnp.asarray(a) for a in DATA[0])
+        for _ in range(5):
+            fn(model, opt, x, y)
+            sched.step()
+    assert fn.refresh_count == 1 and fn.trace_count == 1

@@ -235,6 +235,7 @@ class Jit:
         self._layout_ids: dict = {}
         self._plan = None
         self._trace_count = 0
+        self._refresh_count = 0
         self._single_use_streak = 0
         self._warned = False
         self._scalar_cache: dict = {}
@@ -410,6 +411,7 @@ class Jit:
 
     # -- collecting state and choosing a variant ---------------------------------------------
     def _refresh(self, call: _Call) -> Entry:
+        self._refresh_count += 1
         collector = collect(call.objects, extra=(default_generator,))
         entry = Entry(collector, epoch())
         signature = (collector.structure(), context_signature())
@@ -616,6 +618,12 @@ class Jit:
     def trace_count(self) -> int:
         """How many times ``fn`` has been traced (compiled); a test hook for retracing."""
         return self._trace_count
+
+    @property
+    def refresh_count(self) -> int:
+        """How many times the reachable state was collected again (after a structural change
+        somewhere); a test hook for the per-call fast path."""
+        return self._refresh_count
 
     def lower(self, *args, **kwargs):
         """Lower for the given arguments (``jax.jit(...).lower``), e.g. to inspect the HLO."""
