@@ -22,7 +22,8 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 
-__all__ = ["epoch", "note_change", "IdentityDict", "ValueDict", "HookDict", "TrackedList"]
+__all__ = ["epoch", "note_change", "IdentityDict", "ValueDict", "PendingDict", "HookDict",
+           "TrackedList"]
 
 # ``next()`` on an itertools.count is atomic under the GIL, so concurrent changes from several
 # threads each get a distinct value; a reader only ever compares epochs for equality.
@@ -105,6 +106,28 @@ class ValueDict(_NotifyingDict, dict):
 
     def _notify_set(self, key) -> bool:
         return key not in self
+
+
+class PendingDict(ValueDict):
+    """A :class:`ValueDict` made ahead of its first update (an optimizer's state, created for
+    a compiled step before any step ran). The first write of an update turns it into a plain
+    ``ValueDict`` (:func:`write_value`); until then ``state_dict`` leaves it out, as torch's
+    lazily created state would be absent."""
+
+    __slots__ = ()
+
+
+def write_value(container, key, value) -> None:
+    """Write the new value of a slot (``container[key] = value``), fast for the dicts jnn
+    owns, and marking a :class:`PendingDict` as started."""
+    t = type(container)
+    if t is dict or t is ValueDict:
+        dict.__setitem__(container, key, value)  # a value for an existing key: not structural
+    elif t is PendingDict:
+        container.__class__ = ValueDict
+        dict.__setitem__(container, key, value)
+    else:
+        container[key] = value
 
 
 class HookDict(_NotifyingDict, OrderedDict):

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
+from .._state.tracking import PendingDict
 from .._state.static import freeze
 from .._state.tracking import note_change
 from ..parameter import Parameter, _to_array
@@ -265,13 +266,9 @@ class _OptimizerState(defaultdict):
         return new
 
 
-_STEPPED = "_stepped"  # private state key: False until a step updated the parameter
-
-
-def _pending(state: dict) -> bool:
+def _pending(state) -> bool:
     """Whether a state entry was made for nn.jit and no step has updated its parameter yet."""
-    flag = state.get(_STEPPED)
-    return flag is not None and not isinstance(flag, jax.core.Tracer) and not bool(flag)
+    return type(state) is PendingDict
 
 
 def _has_state(state) -> bool:
@@ -434,10 +431,8 @@ class Optimizer:
                 if _started(state):
                     continue
                 fresh = self._init_state(p, group)
-                if pending:
-                    fresh[_STEPPED] = jnp.asarray(False)
                 if state is None or set(state) != set(fresh):
-                    self.state[p] = fresh
+                    self.state[p] = PendingDict(fresh) if pending else fresh
 
     def _update(self, p, g, state: dict, hyper: dict, static: StaticView):
         """Return ``(new_p, new_state)`` for one parameter (override)."""
@@ -504,12 +499,12 @@ class Optimizer:
                     state = self.state[p] = self._init_state(p, group)
                 state = state or {}
                 new_p, new_state = self._update(p._data, g, dict(state), hyper, static)
-                if _STEPPED in new_state:
-                    new_state[_STEPPED] = jnp.asarray(True)
                 p._data = jnp.asarray(new_p).astype(p._data.dtype)
                 if new_state:
                     # Keep each state array's dtype: a compiled step must return what it got.
                     target = self.state[p]
+                    if type(target) is PendingDict:  # its first update: now real state
+                        target.__class__ = ValueDict
                     for k, v in new_state.items():
                         old = target.get(k)
                         if hasattr(old, "dtype") and hasattr(v, "dtype") and v.dtype != old.dtype:

@@ -40,6 +40,7 @@ import numpy as np
 from .._state import collect, context, epoch, is_stateful
 from .._state.collector import StaleStateError, StateCollector
 from .._state.static import TooLarge, freeze, is_array, rebuild, split
+from .._state.tracking import write_value
 from ..modules.hooks import global_hooks_signature
 from ..modules.module import Module
 from ..optim.optimizer import Optimizer
@@ -310,7 +311,7 @@ class Jit:
         slots = entry.slots
         for i, v in writes.items():
             c, k = slots[i]
-            c[k] = v
+            write_value(c, k, v)
         for i, v in entry.variant.python_writes.items():  # (a single-use variant's)
             c, k = slots[i]
             c[k] = v
