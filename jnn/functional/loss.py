@@ -720,6 +720,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     x, t = as_array(input), as_array(target)
+    if x.ndim == 0:  # torch: a 0-d input is one sample of one class
+        x = x.reshape(1)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"multi_margin_loss: expected non-empty input with 1 or 2 dimensions "
                          f"(C,) or (N, C), got shape {tuple(x.shape)}")
@@ -780,6 +782,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     """
     reduction = _reduction("multilabel_margin_loss", reduction, size_average, reduce)
     x, t = as_array(input), as_array(target)
+    if x.ndim == 0 and t.ndim == 0:  # torch: a 0-d input is one sample of one class
+        x, t = x.reshape(1), t.reshape(1)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"multilabel_margin_loss: expected non-empty input with 1 or 2 "
                          f"dimensions (C,) or (N, C), got shape {tuple(x.shape)}")

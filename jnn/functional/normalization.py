@@ -525,7 +525,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
         raise ValueError(f"normalize: Dimension out of range (expected to be in range of "
                          f"[{-n}, {n - 1}], but got {dim})")
     dim = int(dim) % n
-    norm = _vector_norm(x, p, dim)
+    # A 0-d input is a vector of one element (torch accepts dim=0 or -1 for it).
+    norm = _vector_norm(x.reshape(1), p, 0).reshape(()) if x.ndim == 0 else _vector_norm(x, p, dim)
     return x / jnp.maximum(norm, jnp.asarray(eps, x.dtype))
 
 

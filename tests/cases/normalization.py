@@ -453,3 +453,11 @@ ERROR_CASES = [
     ErrorCase("BatchNorm1d", _seed_4_2_1, ValueError, "seed example passed",
               desc="seed-000-4.2.1"),
 ]
+
+# A 0-d input normalised along dim 0 (torch's op_db sample), and one that is zero.
+FUNCTION_CASES += [
+    FunctionCase("normalize", lambda rng: ((np.array(0.7, np.float32),), dict(p=1.2, dim=0)),
+                 desc="0d"),
+    FunctionCase("normalize", lambda rng: ((np.array(0.0, np.float32),), dict(p=1.2, dim=0)),
+                 desc="0d_zero"),
+]
