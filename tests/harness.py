@@ -116,12 +116,18 @@ class FunctionCase:
 
 @dataclass
 class ErrorCase:
-    """Bad input: ``fn()`` must raise ``exc`` with a message matching the regex ``match``."""
+    """Bad input: ``fn()`` must raise ``exc`` with a message matching the regex ``match``.
+
+    ``torch_fn``, when given, is the same call in torch, which must raise too: the case then
+    proves jnn refuses exactly what torch refuses (a dtype mismatch, an invalid index), not
+    merely that jnn raises.
+    """
     name: str
     fn: Callable[[], Any]
     exc: Any = ValueError
     match: str = ""
     desc: str = ""
+    torch_fn: Optional[Callable[[], Any]] = None
 
 
 def case_id(case) -> str:
@@ -415,5 +421,8 @@ def _run_function_case(case: FunctionCase) -> None:
 
 def run_error_case(case: ErrorCase) -> None:
     import pytest
+    if case.torch_fn is not None:
+        with pytest.raises(Exception):  # torch's RuntimeError/NotImplementedError/TypeError
+            case.torch_fn()
     with pytest.raises(case.exc, match=case.match):
         case.fn()

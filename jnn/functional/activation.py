@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from ..random import next_key
-from ._utils import as_array
+from ._utils import as_array, check_operands, float_input
 
 __all__ = [
     "threshold", "relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "selu", "celu", "gelu",
@@ -34,14 +34,6 @@ __all__ = [
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _float_input(x):
-    """Integer/bool input is promoted to the default float dtype (torch refuses most of these)."""
-    x = as_array(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = x.astype(jnp.float32)
-    return x
 
 
 def _scalar(value, x):
@@ -114,7 +106,9 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
         >>> F.hardtanh(jnp.array([-2.0, 0.5, 2.0]))
         Array([-1. ,  0.5,  1. ], dtype=float32)
     """
-    x = _float_input(input)
+    x = as_array(input, "hardtanh")
+    if x.dtype == jnp.bool_:  # integers stay integers (torch clamps them); bool is refused
+        raise TypeError("hardtanh: bool input is not supported")
     lo, hi = _scalar(min_val, x), _scalar(max_val, x)
     return jnp.where(x <= lo, lo, jnp.where(x >= hi, hi, x))
 
@@ -157,7 +151,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> ja
         >>> F.leaky_relu(jnp.array([-1.0, 2.0]), 0.1)
         Array([-0.1,  2. ], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("leaky_relu", input, complex_ok=True)
     return jnp.where(x > 0, x, x * _scalar(negative_slope, x))
 
 
@@ -178,7 +172,7 @@ def prelu(input, weight) -> jax.Array:
         >>> F.prelu(jnp.array([[-1.0, 2.0]]), jnp.array([0.25]))
         Array([[-0.25,  2.  ]], dtype=float32)
     """
-    x, w = _float_input(input), as_array(weight)
+    x, w = check_operands("prelu", input=float_input("prelu", input), weight=weight)
     if w.ndim > 1:
         raise ValueError(f"prelu: expected weight with 0 or 1 dimensions, got shape "
                          f"{tuple(w.shape)}")
@@ -192,7 +186,6 @@ def prelu(input, weight) -> jax.Array:
         w = w.reshape((1, num) + (1,) * (x.ndim - 2))
     else:
         w = w.reshape(())
-    w = w.astype(x.dtype)
     return jnp.where(x > 0, x, w * x)
 
 
@@ -220,7 +213,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         >>> F.rrelu(jnp.array([-1.0, 2.0]))
         Array([-0.22916667,  2.        ], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("rrelu", input, complex_ok=True)
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
     if lower > upper:
@@ -248,7 +241,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
         >>> F.elu(jnp.array([0.0, 1.0]))
         Array([0., 1.], dtype=float32)
     """
-    return _elu(_float_input(input), alpha, 1.0, 1.0)
+    return _elu(float_input("elu", input, complex_ok=True), alpha, 1.0, 1.0)
 
 
 def _elu(x, alpha, scale, input_scale):
@@ -275,7 +268,7 @@ def selu(input, inplace: bool = False) -> jax.Array:
         >>> F.selu(jnp.array([1.0]))
         Array([1.050701], dtype=float32)
     """
-    return _elu(_float_input(input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _elu(float_input("selu", input, complex_ok=True), _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
@@ -298,7 +291,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     """
     if alpha == 0:
         raise ValueError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _elu(_float_input(input), alpha, 1.0, 1.0 / alpha)
+    return _elu(float_input("celu", input, complex_ok=True), alpha, 1.0, 1.0 / alpha)
 
 
 def gelu(input, approximate: str = "none") -> jax.Array:
@@ -321,7 +314,7 @@ def gelu(input, approximate: str = "none") -> jax.Array:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate argument must be either 'none' or 'tanh', got "
                          f"{approximate!r}")
-    x = _float_input(input)
+    x = float_input("gelu", input, complex_ok=True)
     if approximate == "tanh":
         c = _scalar(math.sqrt(2.0 / math.pi), x)
         inner = c * (x + _scalar(0.044715, x) * x * x * x)
@@ -346,7 +339,7 @@ def silu(input, inplace: bool = False) -> jax.Array:
         >>> F.silu(jnp.array([0.0]))
         Array([0.], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("silu", input, complex_ok=True)
     return x * jax.nn.sigmoid(x)
 
 
@@ -367,7 +360,7 @@ def mish(input, inplace: bool = False) -> jax.Array:
         >>> F.mish(jnp.array([0.0]))
         Array([0.], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("mish", input, complex_ok=True)
     return x * jnp.tanh(jax.nn.softplus(x))
 
 
@@ -388,7 +381,7 @@ def glu(input, dim: int = -1) -> jax.Array:
         >>> F.glu(jnp.ones((2, 4))).shape
         (2, 2)
     """
-    x = _float_input(input)
+    x = float_input("glu", input, complex_ok=True)
     if x.ndim == 0:
         raise ValueError("glu: glu does not support scalars because halving size must be even")
     d = _canonical_dim("glu", dim, x.ndim)
@@ -427,7 +420,7 @@ def sigmoid(input) -> jax.Array:
         >>> F.sigmoid(jnp.zeros(2))
         Array([0.5, 0.5], dtype=float32)
     """
-    return jax.nn.sigmoid(_float_input(input))
+    return jax.nn.sigmoid(float_input("sigmoid", input, promote_integers=True, complex_ok=True))
 
 
 def logsigmoid(input) -> jax.Array:
@@ -446,7 +439,7 @@ def logsigmoid(input) -> jax.Array:
         >>> F.logsigmoid(jnp.zeros(1))
         Array([-0.6931472], dtype=float32)
     """
-    return jax.nn.log_sigmoid(_float_input(input))
+    return jax.nn.log_sigmoid(float_input("logsigmoid", input, complex_ok=True))
 
 
 def hardsigmoid(input, inplace: bool = False) -> jax.Array:
@@ -466,7 +459,7 @@ def hardsigmoid(input, inplace: bool = False) -> jax.Array:
         >>> F.hardsigmoid(jnp.array([-4.0, 0.0, 4.0]))
         Array([0. , 0.5, 1. ], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("hardsigmoid", input, complex_ok=True)
     mid = x / _scalar(6.0, x) + _scalar(0.5, x)
     return jnp.where(x <= -3, jnp.zeros((), x.dtype), jnp.where(x >= 3, jnp.ones((), x.dtype), mid))
 
@@ -488,7 +481,7 @@ def hardswish(input, inplace: bool = False) -> jax.Array:
         >>> F.hardswish(jnp.array([-4.0, 0.0, 4.0]))
         Array([0., 0., 4.], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("hardswish", input, complex_ok=True)
     mid = x * (x + _scalar(3.0, x)) / _scalar(6.0, x)
     return jnp.where(x <= -3, jnp.zeros((), x.dtype), jnp.where(x >= 3, x, mid))
 
@@ -509,7 +502,7 @@ def tanh(input) -> jax.Array:
         >>> F.tanh(jnp.zeros(2))
         Array([0., 0.], dtype=float32)
     """
-    return jnp.tanh(_float_input(input))
+    return jnp.tanh(float_input("tanh", input, promote_integers=True, complex_ok=True))
 
 
 def tanhshrink(input) -> jax.Array:
@@ -528,7 +521,7 @@ def tanhshrink(input) -> jax.Array:
         >>> F.tanhshrink(jnp.zeros(1))
         Array([0.], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("tanhshrink", input, promote_integers=True, complex_ok=True)
     return x - jnp.tanh(x)
 
 
@@ -548,7 +541,7 @@ def softsign(input) -> jax.Array:
         >>> F.softsign(jnp.array([1.0]))
         Array([0.5], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("softsign", input, promote_integers=True, complex_ok=True)
     return x / (jnp.abs(x) + 1)
 
 
@@ -570,7 +563,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
         >>> F.softplus(jnp.zeros(1))
         Array([0.6931472], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("softplus", input, complex_ok=True)
     b = _scalar(beta, x)
     xb = x * b
     above = xb > threshold
@@ -598,7 +591,7 @@ def softshrink(input, lambd: float = 0.5) -> jax.Array:
     if lambd < 0:
         raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found to be "
                          f"{lambd}")
-    x = _float_input(input)
+    x = float_input("softshrink", input, complex_ok=True)
     lam = _scalar(lambd, x)
     return jnp.where(x > lam, x - lam, jnp.where(x < -lam, x + lam, jnp.zeros((), x.dtype)))
 
@@ -620,7 +613,7 @@ def hardshrink(input, lambd: float = 0.5) -> jax.Array:
         >>> F.hardshrink(jnp.array([-1.0, 0.2, 1.0]))
         Array([-1.,  0.,  1.], dtype=float32)
     """
-    x = _float_input(input)
+    x = float_input("hardshrink", input, complex_ok=True)
     lam = _scalar(lambd, x)
     return jnp.where((x >= -lam) & (x <= lam), jnp.zeros((), x.dtype), x)
 
@@ -741,7 +734,7 @@ def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-1
         >>> F.gumbel_softmax(jnp.zeros((2, 3)), hard=True).sum(-1)
         Array([1., 1.], dtype=float32)
     """
-    x = _float_input(logits)
+    x = float_input("gumbel_softmax", logits, "logits")
     d = _canonical_dim("gumbel_softmax", dim, x.ndim)
     g = jax.random.gumbel(next_key(key), x.shape, x.dtype)
     y_soft = _reduce_0d(jax.nn.softmax, (x + g) / _scalar(tau, x), d)

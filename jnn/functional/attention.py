@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from ..random import next_key
-from ._utils import as_array
+from ._utils import as_array, check_operands
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -118,7 +118,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         (2, 4, 5, 8)
     """
     fn = "scaled_dot_product_attention"
-    q, k, v = as_array(query), as_array(key), as_array(value)
+    q, k, v = check_operands(fn, query=query, key=key, value=value)
     for name, a in (("query", q), ("key", k), ("value", v)):
         if a.ndim < 2:
             raise ValueError(f"{fn}: expected {name} with at least 2 dimensions (..., seq, "
@@ -151,7 +151,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         bias = jnp.where(_causal_mask(l_len, s_len), jnp.zeros((), q.dtype),
                          jnp.asarray(-jnp.inf, q.dtype))
     elif attn_mask is not None:
-        mask = as_array(attn_mask)
+        mask = as_array(attn_mask, fn, "attn_mask")
         try:
             jnp.broadcast_shapes(mask.shape, q.shape[:-2] + (l_len, s_len))
         except ValueError:
@@ -159,10 +159,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                              f"{q.shape[:-2] + (l_len, s_len)}, got shape {_shape(mask)}") from None
         if _is_bool(mask):
             bias = jnp.where(mask, jnp.zeros((), q.dtype), jnp.asarray(-jnp.inf, q.dtype))
-        elif _is_float(mask):
+        elif mask.dtype in (q.dtype, jnp.float32):  # torch: "bool or float or query's dtype"
             bias = mask.astype(q.dtype)
         else:
-            raise TypeError(f"{fn}: expected a bool or floating attn_mask, got dtype {mask.dtype}")
+            raise TypeError(f"{fn}: expected attn_mask to be bool, float32 or of the query's "
+                            f"dtype {q.dtype}, got dtype {mask.dtype}")
 
     if (bias is None and dropout_p == 0 and q.ndim == 4 and k.shape == v.shape
             and q.shape[:2] == k.shape[:2] and q.dtype != jnp.float64):
@@ -177,7 +178,7 @@ def _canonical_mask(mask, mask_name: str, other, other_name: str, dtype, check_o
     """torch's ``_canonical_mask``: bool (``True`` = masked) becomes an additive float mask."""
     if mask is None:
         return None
-    mask = as_array(mask)
+    mask = as_array(mask, "multi_head_attention_forward", mask_name)
     if not _is_bool(mask) and not _is_float(mask):
         raise TypeError(f"only bool and floating types of {mask_name} are supported, got dtype "
                         f"{mask.dtype}")
@@ -294,7 +295,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     """
     fn = "multi_head_attention_forward"
     same_qk, same_kv = query is key, key is value
-    query, key, value = as_array(query), as_array(key), as_array(value)
+    # One dtype for the data and every weight (torch's projections refuse to promote).
+    query, key, value, *_ = check_operands(
+        fn, query=query, key=key, value=value, in_proj_weight=in_proj_weight,
+        in_proj_bias=in_proj_bias, bias_k=bias_k, bias_v=bias_v,
+        out_proj_weight=out_proj_weight, out_proj_bias=out_proj_bias,
+        q_proj_weight=q_proj_weight, k_proj_weight=k_proj_weight, v_proj_weight=v_proj_weight,
+        static_k=static_k, static_v=static_v)
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not is_batched:
         query, key, value = query[:, None], key[:, None], value[:, None]
@@ -315,6 +322,15 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", dtype, check_other=False)
         if key_padding_mask is not None:
             is_causal = False
+    for mask_name, m in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):
+        # A float mask of another dtype: torch's need_weights path (baddbmm) refuses it, its
+        # fused path (scaled_dot_product_attention) takes a float32 one.
+        if m is not None and m.dtype != dtype and (need_weights or m.dtype != jnp.float32):
+            raise TypeError(f"{fn}: expected a float {mask_name} of the query's dtype "
+                            f"{jnp.dtype(dtype)}{'' if need_weights else ' or float32'}, got "
+                            f"dtype {m.dtype}")
+    key_padding_mask = None if key_padding_mask is None else key_padding_mask.astype(dtype)
+    attn_mask = None if attn_mask is None else attn_mask.astype(dtype)
     if embed_dim != embed_dim_to_check:
         raise _AttnShapeError(f"{fn}: was expecting embedding dimension of "
                               f"{embed_dim_to_check}, but got {embed_dim}")

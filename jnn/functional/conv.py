@@ -13,7 +13,7 @@ import operator
 import jax
 import jax.numpy as jnp
 
-from ._utils import as_array
+from ._utils import as_array, check_operands
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -61,9 +61,10 @@ def _check_groups(fn: str, groups) -> int:
     return groups
 
 
-def _prepare(fn: str, n: int, input, weight):
+def _prepare(fn: str, n: int, input, weight, bias=None):
     """Arrays, a batched view of the input, and whether a batch axis was added."""
-    x, w = as_array(input), as_array(weight)
+    # torch's transposed convolutions accept a bias of another dtype (cast to the output's).
+    x, w, _ = check_operands(fn, input=input, weight=weight, bias=bias)
     if w.ndim != n + 2:
         raise ValueError(f"{fn}: expected weight with {n + 2} dimensions, got shape "
                          f"{tuple(w.shape)}")
@@ -73,12 +74,6 @@ def _prepare(fn: str, n: int, input, weight):
     unbatched = x.ndim == n + 1
     if unbatched:
         x = x[None]
-    if x.dtype != w.dtype:
-        if not jnp.issubdtype(x.dtype, jnp.floating):
-            x = x.astype(w.dtype)
-        else:
-            raise TypeError(f"{fn}: input dtype {x.dtype} and weight dtype {w.dtype} should be "
-                            f"the same")
     return x, w, unbatched
 
 
@@ -174,7 +169,7 @@ def _use_depthwise(x, w, groups) -> bool:
 
 
 def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, groups):
-    x, w, unbatched = _prepare(fn, n, input, weight)
+    x, w, unbatched = _prepare(fn, n, input, weight, bias)
     stride = int_tuple(stride, n, fn, "stride", 1)
     dilation = int_tuple(dilation, n, fn, "dilation", 1)
     groups = _check_groups(fn, groups)

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import as_array
+from ._utils import as_array, float_input
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
 
@@ -136,7 +136,7 @@ def pdist(input, p: float = 2):
         >>> F.pdist(jnp.ones((4, 3))).shape
         (6,)
     """
-    x = as_array(input)
+    x = float_input("pdist", input)  # torch: "pdist only supports floating-point dtypes"
     if x.ndim != 2:
         raise ValueError(f"pdist: expected input with 2 dimensions (N, M), got shape "
                          f"{tuple(x.shape)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._utils import as_array
+from ._utils import check_operands
 
 __all__ = ["linear", "bilinear"]
 
@@ -22,13 +22,17 @@ def linear(input, weight, bias=None) -> jax.Array:
         ``(*, in_features) -> (*, out_features)``.
 
     Returns:
-        The affine map of ``input``.
+        The affine map of ``input``, in its dtype.
+
+    Raises:
+        TypeError: ``input``, ``weight`` and ``bias`` have different dtypes (as torch, there is
+            no promotion: cast the input, or the layer with ``.to(dtype)``).
 
     Example:
         >>> F.linear(jnp.ones((2, 3)), jnp.ones((4, 3))).shape
         (2, 4)
     """
-    x, w = as_array(input), as_array(weight)
+    x, w, b = check_operands("linear", input=input, weight=weight, bias=bias)
     if w.ndim not in (1, 2):
         raise ValueError(f"linear: expected weight with 1 or 2 dimensions (out_features, "
                          f"in_features), got shape {w.shape}")
@@ -45,8 +49,7 @@ def linear(input, weight, bias=None) -> jax.Array:
         lead = x.shape[:-1]
         out = jax.lax.dot_general(x.reshape(-1, in_features), w, (((1,), (1,)), ((), ())))
         out = out.reshape(*lead, w.shape[0])
-    if bias is not None:
-        b = as_array(bias)
+    if b is not None:
         if b.shape != out.shape[-1:] and b.ndim != 0:
             raise ValueError(f"linear: expected bias of shape ({out.shape[-1]},), got shape "
                              f"{tuple(b.shape)}")
@@ -69,11 +72,15 @@ def bilinear(input1, input2, weight, bias=None) -> jax.Array:
     Returns:
         The bilinear form of the two inputs.
 
+    Raises:
+        TypeError: the inputs, ``weight`` and ``bias`` have different dtypes (as torch).
+
     Example:
         >>> F.bilinear(jnp.ones((5, 2)), jnp.ones((5, 3)), jnp.ones((4, 2, 3))).shape
         (5, 4)
     """
-    x1, x2, w = as_array(input1), as_array(input2), as_array(weight)
+    x1, x2, w, b = check_operands("bilinear", input1=input1, input2=input2, weight=weight,
+                                  bias=bias)
     if w.ndim != 3:
         raise ValueError(f"bilinear: expected weight with 3 dimensions (out, in1, in2), got "
                          f"shape {w.shape}")
@@ -87,6 +94,6 @@ def bilinear(input1, input2, weight, bias=None) -> jax.Array:
         raise ValueError(f"bilinear: input1 and input2 must have the same leading dimensions, "
                          f"got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
     out = jnp.einsum("...i,oij,...j->...o", x1, w, x2)
-    if bias is not None:
-        out = out + as_array(bias)
+    if b is not None:
+        out = out + b
     return out

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import as_array
+from ._utils import as_array, check_operands
 from .distance import pairwise_distance
 
 __all__ = [
@@ -260,7 +260,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     x, t = _broadcast_pair("huber_loss", as_array(input), as_array(target))
     w = _elementwise_weight("huber_loss", weight, as_array(input))
     z = jnp.abs(x - t)
-    loss = jnp.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+    # torch's kernel writes the loss in the input's dtype (a float64 target does not promote).
+    loss = jnp.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta)).astype(x.dtype)
     return _weighted_pointwise("huber_loss", loss, w, reduction, False)
 
 
@@ -330,7 +331,8 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
             raise ValueError(f"gaussian_nll_loss: var has negative entries, got {var}")
         v = jnp.full(x.shape, var, x.dtype)
     else:
-        v = as_array(var)
+        v = as_array(var, "gaussian_nll_loss", "var")
+        _check_float_input("gaussian_nll_loss", v, "var")  # torch clamps var in place
         cv = _concrete(v)
         if cv is not None and (cv < 0).any():
             raise ValueError("gaussian_nll_loss: var has negative entries")
@@ -386,6 +388,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                           "behave the same as 'batchmean' in the next major release.",
                           stacklevel=2)
     x, t = _broadcast_pair("kl_div", as_array(input), as_array(target))
+    _check_float_input("kl_div", x)  # torch: "Integral inputs not supported"
+    _check_float_input("kl_div", t, "target")
     if log_target:
         loss = jnp.exp(t) * (t - x)
     else:
@@ -471,6 +475,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     class_dim = _class_layout("nll_loss", x, t)
     C = x.shape[class_dim]
     w = _check_class_weight("nll_loss", weight, C)
+    check_operands("nll_loss", input=x, weight=w)
     _check_class_targets("nll_loss", t, C, ignore_index)
     return _nll("nll_loss", x, t, w, ignore_index, reduction, class_dim)[0]
 
@@ -516,10 +521,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     class_dim = 0 if x.ndim == 1 else 1
     C = x.shape[class_dim]
     w = _check_class_weight("cross_entropy", weight, C)
-    wb = None if w is None else w.reshape((C,) + (1,) * (x.ndim - class_dim - 1)).astype(x.dtype)
+    wb = None if w is None else w.reshape((C,) + (1,) * (x.ndim - class_dim - 1))
     logp = jax.nn.log_softmax(x, axis=class_dim)
 
-    if t.shape == x.shape and _is_float(t):  # class probabilities
+    if t.shape == x.shape and _is_float(t):  # class probabilities (torch promotes the dtypes)
         if ignore_index >= 0:
             raise ValueError(f"cross_entropy: ignore_index is not supported for class-probability "
                              f"targets (got ignore_index={ignore_index})")
@@ -537,6 +542,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                         f"floating target of probabilities with the input's shape "
                         f"{tuple(x.shape)}, got dtype {t.dtype} and shape {tuple(t.shape)}")
     class_dim = _class_layout("cross_entropy", x, t)
+    check_operands("cross_entropy", input=x, weight=w)  # index targets: no promotion
     _check_class_targets("cross_entropy", t, C, ignore_index)
     nll, tw, ignored = _nll("cross_entropy", logp, t, w, ignore_index, reduction, class_dim)
     if label_smoothing <= 0:
@@ -606,9 +612,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x, t = as_array(input), as_array(target)
     _check_float_input("binary_cross_entropy", x)
     _check_same_shape("binary_cross_entropy", x, t)
-    loss = _bce(x, t.astype(x.dtype))
+    check_operands("binary_cross_entropy", input=x, target=t)
+    loss = _bce(x, t)
     if weight is not None:
-        loss = loss * as_array(weight)
+        # torch multiplies in place: a weight of another dtype does not change the loss's.
+        loss = (loss * as_array(weight, "binary_cross_entropy", "weight")).astype(x.dtype)
     return _reduce(loss, reduction)
 
 
@@ -639,15 +647,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     x, t = as_array(input), as_array(target)
     _check_float_input("binary_cross_entropy_with_logits", x)
     _check_same_shape("binary_cross_entropy_with_logits", x, t)
+    # torch computes ``(1 - target).mul_(input).sub_(log_sigmoid(input) * log_weight)`` in
+    # place, so the loss has the target's dtype, and the weights never change it.
+    _check_float_input("binary_cross_entropy_with_logits", t, "target")
     softplus_neg = jnp.log1p(jnp.exp(-jnp.abs(x))) + jnp.maximum(-x, 0)
     if pos_weight is not None:
-        log_weight = (as_array(pos_weight) - 1) * t + 1
-        loss = (1 - t) * x + log_weight * softplus_neg
-    else:
-        loss = (1 - t) * x + softplus_neg
+        pw = as_array(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
+        softplus_neg = (((pw - 1) * t + 1) * softplus_neg).astype(x.dtype)
+    loss = ((1 - t) * x).astype(t.dtype) + softplus_neg
     if weight is not None:
-        loss = loss * as_array(weight)
-    return _reduce(loss, reduction)
+        loss = loss.astype(t.dtype) * as_array(weight, "binary_cross_entropy_with_logits",
+                                               "weight")
+    return _reduce(loss.astype(t.dtype), reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
@@ -709,6 +720,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     x, t = as_array(input), as_array(target)
+    if x.ndim == 0:  # torch: a 0-d input is one sample of one class
+        x = x.reshape(1)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"multi_margin_loss: expected non-empty input with 1 or 2 dimensions "
                          f"(C,) or (N, C), got shape {tuple(x.shape)}")
@@ -726,6 +739,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         if w.ndim != 1 or w.shape[0] != C:
             raise ValueError(f"multi_margin_loss: expected a one-dimensional weight of shape "
                              f"({C},), got shape {tuple(w.shape)}")
+        check_operands("multi_margin_loss", input=x, weight=w)
     _check_class_targets("multi_margin_loss", t2, C)
     u = jnp.take_along_axis(x2, t2[:, None], axis=1, mode="fill", fill_value=jnp.nan)
     z = jnp.maximum(margin - u + x2, 0)
@@ -768,6 +782,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     """
     reduction = _reduction("multilabel_margin_loss", reduction, size_average, reduce)
     x, t = as_array(input), as_array(target)
+    if x.ndim == 0 and t.ndim == 0:  # torch: a 0-d input is one sample of one class
+        x, t = x.reshape(1), t.reshape(1)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"multilabel_margin_loss: expected non-empty input with 1 or 2 "
                          f"dimensions (C,) or (N, C), got shape {tuple(x.shape)}")
@@ -825,7 +841,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
     x, t = _broadcast_pair("hinge_embedding_loss", as_array(input), as_array(target))
     margin_clamp = jnp.maximum(margin - x, 0)
     loss = jnp.where(t != 1, margin_clamp, 0) + jnp.where(t != -1, x, 0)
-    return _reduce(loss, reduction)
+    return _reduce(loss.astype(x.dtype), reduction)  # torch: the input's dtype
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
@@ -851,7 +867,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
     """
     reduction = _reduction("soft_margin_loss", reduction, size_average, reduce)
     x, t = _broadcast_pair("soft_margin_loss", as_array(input), as_array(target))
-    return _reduce(jnp.log1p(jnp.exp(-t * x)), reduction)
+    # torch: the input's dtype (a float64 target does not promote the loss).
+    return _reduce(jnp.log1p(jnp.exp(-t * x)).astype(x.dtype), reduction)
 
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,

@@ -11,6 +11,11 @@ Differences from PyTorch:
     new_running_var)`` instead -- the functional way to keep running statistics (the
     ``BatchNorm*`` layers use it and assign the new arrays to their buffers).
     Where torch raises ``RuntimeError`` for bad shapes, jnn raises ``ValueError``.
+
+Dtypes follow torch's CPU kernels: the affine parameters (and ``batch_norm``'s running
+statistics) must have the input's dtype, or all be float32 for float16/bfloat16 input (mixed
+precision, computed in float32); anything else raises ``TypeError`` naming both dtypes. Integer
+input raises, except in ``local_response_norm`` (computed in float32, as torch does).
 """
 from __future__ import annotations
 
@@ -21,20 +26,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import as_array
+from ._utils import as_array, check_operands, float_input
 
 __all__ = ["batch_norm", "batch_norm_with_update", "instance_norm", "layer_norm", "group_norm",
            "rms_norm", "local_response_norm", "normalize"]
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def _float_input(fn: str, x):
-    x = as_array(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"{fn}: expected a floating input, got dtype {x.dtype}")
-    return x
-
 
 def _compute_dtype(dtype):
     """Statistics are computed in at least float32."""
@@ -97,7 +95,7 @@ def _batch_norm(input, running_mean, running_var, weight=None, bias=None, traini
     ``batch_stats(x, axes) -> (mean, biased_var, count)`` computes the batch statistics
     (default :func:`moments`); ``momentum`` may be a traced scalar (cumulative averaging).
     """
-    x = _float_input(fn, input)
+    x = float_input(fn, input)
     if x.ndim < 2:
         raise ValueError(f"{fn}: expected input with at least 2 dimensions (N, C, *), got shape "
                          f"{tuple(x.shape)}")
@@ -106,12 +104,18 @@ def _batch_norm(input, running_mean, running_var, weight=None, bias=None, traini
     running_var = _check_vector(fn, "running_var", running_var, c)
     weight = _check_vector(fn, "weight", weight, c)
     bias = _check_vector(fn, "bias", bias, c)
+    check_operands(fn, input=x, weight=weight, bias=bias, running_mean=running_mean,
+                   running_var=running_var, mixed_precision=True)
     if isinstance(eps, (int, float)):
         if training and eps <= 0.0:
             raise ValueError(f"{fn}: batch_norm eps must be positive during training, but got "
                              f"{eps}")
         if eps < 0.0:
             raise ValueError(f"{fn}: batch_norm eps must be non-negative, but got {eps}")
+    if x.size == 0:
+        # torch returns (a copy of) the empty input and leaves the running statistics alone;
+        # the mean of no values would make them NaN.
+        return x, running_mean, running_var
     ct = _compute_dtype(x.dtype)
     xc = x.astype(ct)
     new_mean, new_var = running_mean, running_var
@@ -217,7 +221,7 @@ def _instance_norm(input, running_mean=None, running_var=None, weight=None, bias
     The running statistics are updated like torch's: the per-instance statistics are averaged
     over the batch, and the variance is the unbiased one.
     """
-    x = _float_input(fn, input)
+    x = float_input(fn, input)
     if x.ndim < 2:
         raise ValueError(f"{fn}: expected input with at least 2 dimensions (N, C, *), got shape "
                          f"{tuple(x.shape)}")
@@ -226,6 +230,8 @@ def _instance_norm(input, running_mean=None, running_var=None, weight=None, bias
     running_var = _check_vector(fn, "running_var", running_var, c)
     weight = _check_vector(fn, "weight", weight, c)
     bias = _check_vector(fn, "bias", bias, c)
+    # torch accepts running statistics of another dtype here (not in batch_norm).
+    check_operands(fn, input=x, weight=weight, bias=bias, mixed_precision=True)
     ct = _compute_dtype(x.dtype)
     xc = x.astype(ct)
     new_mean, new_var = running_mean, running_var
@@ -337,10 +343,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         Array([[-0.999995,  0.999995]], dtype=float32)
     """
     shape = _normalized_shape("layer_norm", normalized_shape)
-    x = _float_input("layer_norm", input)
+    x = float_input("layer_norm", input)
     _check_trailing("layer_norm", x, shape)
     weight = _check_param("layer_norm", "weight", weight, shape)
     bias = _check_param("layer_norm", "bias", bias, shape)
+    check_operands("layer_norm", input=x, weight=weight, bias=bias, mixed_precision=True)
     ct = _compute_dtype(x.dtype)
     xc = x.astype(ct)
     axes = tuple(range(x.ndim - len(shape), x.ndim))
@@ -377,8 +384,10 @@ def rms_norm(input, normalized_shape, weight=None, eps: Optional[float] = None) 
         Array([[0.84852815, 1.1313709 ]], dtype=float32)
     """
     shape = _normalized_shape("rms_norm", normalized_shape)
-    x = _float_input("rms_norm", input)
+    x = float_input("rms_norm", input)
     _check_trailing("rms_norm", x, shape)
+    # torch's rms_norm is the one normalization that takes a weight of any dtype (the output
+    # keeps the input's).
     weight = _check_param("rms_norm", "weight", weight, shape)
     if eps is None:
         eps = float(jnp.finfo(x.dtype).eps)
@@ -411,7 +420,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         >>> F.group_norm(jnp.arange(8.0).reshape(1, 4, 2), 2).shape
         (1, 4, 2)
     """
-    x = _float_input("group_norm", input)
+    x = float_input("group_norm", input)
     if x.ndim < 2:
         raise ValueError(f"group_norm: Expected at least 2 dimensions for input tensor but "
                          f"received {x.ndim} (shape {tuple(x.shape)})")
@@ -426,8 +435,10 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     _verify_batch_size("group_norm", (n * c // num_groups, num_groups) + tuple(x.shape[2:]))
     weight = _check_vector("group_norm", "weight", weight, c)
     bias = _check_vector("group_norm", "bias", bias, c)
+    check_operands("group_norm", input=x, weight=weight, bias=bias, mixed_precision=True)
     ct = _compute_dtype(x.dtype)
-    xg = x.astype(ct).reshape((n, num_groups, -1))
+    # An explicit group size: reshape's -1 cannot be inferred for an empty batch.
+    xg = x.astype(ct).reshape((n, num_groups, x.size // max(n * num_groups, 1)))
     mean = jnp.mean(xg, axis=-1, keepdims=True)
     centered = xg - mean
     var = jnp.mean(jnp.square(centered), axis=-1, keepdims=True)
@@ -463,7 +474,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
         >>> F.local_response_norm(jnp.ones((1, 3, 2)), 2).shape
         (1, 3, 2)
     """
-    x = _float_input("local_response_norm", input)
+    x = float_input("local_response_norm", input, promote_integers=True)
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (got "
                          f"{x.ndim} dimensions, shape {tuple(x.shape)})")
@@ -476,7 +487,10 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     sq = jnp.square(xc)
     window = (1, size) + (1,) * (x.ndim - 2)
     pads = ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2)
-    total = jax.lax.reduce_window(sq, jnp.asarray(0, ct), jax.lax.add, window,
+    # The init value must be a concrete (numpy) zero: JAX recognises a windowed *sum* (which
+    # has a transpose) only then; a jnp constant is a tracer under jit, and the generic
+    # reduce_window it falls back to cannot be differentiated in reverse mode.
+    total = jax.lax.reduce_window(sq, np.zeros((), ct), jax.lax.add, window,
                                   (1,) * x.ndim, pads)
     div = (total * jnp.asarray(alpha / size, ct) + jnp.asarray(k, ct)) ** jnp.asarray(beta, ct)
     return (xc / div).astype(x.dtype)
@@ -505,13 +519,14 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
     if out is not None:
         raise TypeError("normalize: out= is not supported (JAX arrays are immutable); use the "
                         "return value")
-    x = _float_input("normalize", input)
+    x = float_input("normalize", input)
     n = max(x.ndim, 1)
     if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
         raise ValueError(f"normalize: Dimension out of range (expected to be in range of "
                          f"[{-n}, {n - 1}], but got {dim})")
     dim = int(dim) % n
-    norm = _vector_norm(x, p, dim)
+    # A 0-d input is a vector of one element (torch accepts dim=0 or -1 for it).
+    norm = _vector_norm(x.reshape(1), p, 0).reshape(()) if x.ndim == 0 else _vector_norm(x, p, dim)
     return x / jnp.maximum(norm, jnp.asarray(eps, x.dtype))
 
 

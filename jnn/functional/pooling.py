@@ -24,7 +24,7 @@ import numpy as np
 from jax import lax
 
 from ..random import next_key
-from ._utils import as_array
+from ._utils import as_array, check_operands
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -467,7 +467,9 @@ def _lp_pool(fn, n, input, norm_type, kernel_size, stride, ceil_mode):
     out = _avg_pool(fn, n, jnp.power(x, norm_type), kernel_size, stride, 0, ceil_mode, True,
                     None)
     mag = jnp.abs(out)
-    return jnp.power(jnp.sign(out) * jnp.where(mag > 0, mag, 0) * math.prod(k),
+    # torch's relu(abs(out)): its backward passes the gradient where the value is not <= 0,
+    # NaN windows included (so a NaN there reaches the inputs, as in torch).
+    return jnp.power(jnp.sign(out) * jnp.where(mag <= 0, 0, mag) * math.prod(k),
                      1.0 / norm_type)
 
 
@@ -799,11 +801,12 @@ def _fractional(fn, n, input, kernel_size, output_size, output_ratio, return_ind
         key = next_key(key)
         samples = jax.random.uniform(key, (batch, C, n), fdt)
     else:
-        samples = as_array(_random_samples)
-        if samples.shape != (batch, C, n):
-            raise ValueError(f"{fn}: expected _random_samples of shape {(batch, C, n)}, got "
-                             f"{tuple(samples.shape)}")
-        samples = samples.astype(fdt)
+        _, samples = check_operands(fn, input=x, _random_samples=_random_samples)
+        # torch takes the first ``batch`` rows of a larger sample array.
+        if samples.ndim != 3 or samples.shape[0] < batch or samples.shape[1:] != (C, n):
+            raise ValueError(f"{fn}: expected _random_samples of shape (N, {C}, {n}) with "
+                             f"N >= {batch} (the batch size), got {tuple(samples.shape)}")
+        samples = samples[:batch]
     unbatched = x.ndim == n + 1
     if unbatched:
         x = x[None]
@@ -853,7 +856,8 @@ _FRACTIONAL_DOC = """{n}-D fractional max pooling (``torch.nn.functional.fractio
         output_size: the target size; or
         output_ratio: the target size as a fraction of the input size (in ``(0, 1)``).
         return_indices: also return the flat index of every maximum.
-        _random_samples: ``(N, C, {n})`` numbers in ``[0, 1)`` fixing the window positions
+        _random_samples: ``(N, C, {n})`` numbers in ``[0, 1)`` (input dtype; extra rows beyond
+            the batch are ignored, as in torch) fixing the window positions
             (the same numbers give the same result as torch).
         key: JAX key used when ``_random_samples`` is not given (default: the global stream).
 
@@ -972,10 +976,20 @@ def _max_unpool(fn, n, input, indices, kernel_size, stride, padding, output_size
     out = [int(o) for o in out]
     if any(o <= 0 for o in out):
         raise ValueError(f"{fn}: expected a positive output size, got {out}")
+    size = math.prod(out)
+    if not isinstance(idx, jax.core.Tracer):  # eager: torch's check (a traced one cannot raise)
+        bad = np.asarray(idx)
+        bad = bad[(bad < 0) | (bad >= size)]
+        if bad.size:
+            raise ValueError(f"{fn}: Found an invalid max index: {bad.flat[0]} (output volumes "
+                             f"are of size {'x'.join(map(str, out))})")
     lead = x.shape[:-n]
     flat_x = x.reshape((-1, math.prod(spatial)))
     flat_i = idx.reshape((-1, math.prod(spatial)))
-    res = _unpool_scatter(flat_x, flat_i, math.prod(out))
+    # Out of range (negative too: JAX would wrap those) -> one past the end, which the
+    # scatter drops; the backward gives them zero gradient.
+    flat_i = jnp.where(flat_i < 0, size, flat_i)
+    res = _unpool_scatter(flat_x, flat_i, size)
     return res.reshape(lead + tuple(out))
 
 
@@ -1016,9 +1030,14 @@ _UNPOOL_DOC = """Partial inverse of ``max_pool{n}d`` (``torch.nn.functional.max_
     Returns:
         The unpooled array.
 
+    Raises:
+        ValueError: an index is outside the output plane ("Found an invalid max index", as
+            torch), when ``indices`` is concrete (an eager call).
+
     Differences from PyTorch:
-        Out-of-range indices are dropped instead of raising (the check would need a host
-        sync).
+        Under ``jax.jit``/``nn.jit`` (or any trace) the indices have no values yet, so nothing
+        can raise: an out-of-range index (negative or ``>=`` the plane size) is dropped --
+        its value is not written anywhere and it gets zero gradient -- instead of raising.
 
     Example:
         >>> x = jnp.arange(16.0).reshape(1, 1{shape})

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import as_array
+from ._utils import as_array, check_operands
 from .distance import _vector_norm
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -192,7 +192,8 @@ def embedding_bag(input, weight, offsets=None, max_norm: Optional[float] = None,
         ``include_last_offset`` the last offset must equal ``len(input)`` (CSR); torch divides a
         ``'mean'`` bag by a different count when it does not.
     """
-    idx, w = as_array(input), as_array(weight)
+    idx = as_array(input, "embedding_bag")
+    w, psw = check_operands("embedding_bag", weight=weight, per_sample_weights=per_sample_weights)
     _check_index_dtype("embedding_bag", "input", idx)
     _check_weight("embedding_bag", w)
     if mode not in ("sum", "mean", "max"):
@@ -201,9 +202,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: Optional[float] = None,
     if mode == "max" and scale_grad_by_freq:
         raise ValueError("embedding_bag: max mode does not support scaling the gradient by the "
                          "frequency (scale_grad_by_freq=True)")
-    psw = None
-    if per_sample_weights is not None:
-        psw = as_array(per_sample_weights)
+    if psw is not None:
         if psw.shape != idx.shape:
             raise ValueError(f"embedding_bag: per_sample_weights shape {tuple(psw.shape)} must "
                              f"be the same as the input shape {tuple(idx.shape)}")
@@ -261,7 +260,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: Optional[float] = None,
         count = jax.ops.segment_sum(valid.astype(w.dtype), seg, num_segments=nseg)[:B]
         return jnp.where(count[:, None] > 0, out, 0).astype(w.dtype)
     if psw is not None:
-        rows = rows * psw[:, None].astype(w.dtype)
+        rows = rows * psw[:, None]
     rows = jnp.where(valid[:, None], rows, 0)
     out = jax.ops.segment_sum(rows, seg, num_segments=nseg)[:B]
     if mode == "sum":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg,
-                        _one_minus_pow, _step_zero)
+                        _one_minus_pow, _pow, _step_zero)
 
 __all__ = ["NAdam"]
 
@@ -65,21 +65,26 @@ class NAdam(Optimizer):
         if static["maximize"]:
             g = -g
         step = state["step"] + 1
-        bias_correction2 = _one_minus_pow(beta2, step)
+        # torch keeps ``step`` and ``mu_product`` as float32 tensors but computes every
+        # step-dependent scalar from them in double precision (Python floats): here they are
+        # computed in the parameter's precision, so float64 parameters follow torch to 1e-15.
+        t = step.astype(jnp.promote_types(p.dtype, jnp.float32))
+        bias_correction2 = _one_minus_pow(beta2, t)
         if not static.is_zero("weight_decay"):
             if static["decoupled_weight_decay"]:
                 p = p * (1 - lr * hyper["weight_decay"])
             else:
                 g = g + hyper["weight_decay"] * p
         md = hyper["momentum_decay"]
-        mu = beta1 * (1.0 - 0.5 * jnp.power(0.96, step * md))
-        mu_next = beta1 * (1.0 - 0.5 * jnp.power(0.96, (step + 1) * md))
-        mu_product = state["mu_product"] * mu
+        mu = beta1 * (1.0 - 0.5 * _pow(0.96, t * md))
+        mu_next = beta1 * (1.0 - 0.5 * _pow(0.96, (t + 1) * md))
+        # torch's in-place ``mu_product *= mu`` rounds to the float32 state each step.
+        mu_product = state["mu_product"] * mu.astype(state["mu_product"].dtype)
         m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
         v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
         denom = jnp.sqrt(v / bias_correction2) + hyper["eps"]
-        mu_product_next = mu_product * mu_next
-        p = p + (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
+        mu_product_next = mu_product.astype(t.dtype) * mu_next
+        p = p + (-lr * (1.0 - mu) / (1.0 - mu_product.astype(t.dtype))) * (g / denom)
         p = p + (-lr * mu_next / (1.0 - mu_product_next)) * (m / denom)
         state.update(step=step, mu_product=mu_product, exp_avg=m, exp_avg_sq=v)
         return p, state

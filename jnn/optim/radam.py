@@ -72,11 +72,15 @@ class RAdam(Optimizer):
         m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
         v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
         state.update(step=step, exp_avg=m, exp_avg_sq=v)
-        bias_correction1 = _one_minus_pow(beta1, step)
-        bias_correction2 = _one_minus_pow(beta2, step)
+        # torch computes the step-dependent scalars in double precision (``step`` as a Python
+        # float); in float32, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t) cancels badly near
+        # the rho_t > 5 switch. Here: the parameter's precision (float64 follows torch).
+        t = step.astype(jnp.promote_types(p.dtype, jnp.float32))
+        bias_correction1 = _one_minus_pow(beta1, t)
+        bias_correction2 = _one_minus_pow(beta2, t)
         m_hat = m / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * step * _pow(beta2, step) / bias_correction2
+        rho_t = rho_inf - 2 * t * _pow(beta2, t) / bias_correction2
         # The rectification term; only used where rho_t > 5 (clamped so the unused branch
         # stays finite).
         safe_rho = jnp.maximum(rho_t, 5.0)

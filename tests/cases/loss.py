@@ -579,3 +579,11 @@ ERROR_CASES = [
                                                      jnp.array([5, 5]), jnp.array([3, 3])),
               ValueError, r"blank must be in \[0, 4\)"),
 ]
+
+# 0-d input (torch's op_db samples): one sample of one class.
+FUNCTION_CASES += [
+    FunctionCase("multi_margin_loss", lambda rng: ((np.array(0.3, np.float32), np.array(0)), {}),
+                 desc="0d"),
+    FunctionCase("multilabel_margin_loss", lambda rng: ((np.array(0.3, np.float32),
+                                                         np.array(0)), {}), desc="0d"),
+]

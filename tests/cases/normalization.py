@@ -178,6 +178,12 @@ MODULE_CASES = [
                desc="size1"),
     ModuleCase("LocalResponseNorm", (4,), dict(alpha=0.5), input_shapes=[(2, 6, 3, 3)],
                dtype="float64", desc="f64"),
+    # A batch of zero samples leaves the running statistics alone (torch's module_db
+    # zero_batch input; the mean of no values would make them NaN).
+    ModuleCase("BatchNorm1d", (5, 1e-3, 0.3, False), input_shapes=[(0, 5, 9)],
+               desc="zero_batch"),
+    ModuleCase("BatchNorm2d", (3,), dict(momentum=None), input_shapes=[(0, 3, 2, 2)],
+               desc="zero_batch-cumulative"),
 ]
 
 
@@ -318,6 +324,14 @@ FUNCTION_CASES = [
     FunctionCase("normalize", _normalize_inputs((6,), dim=0, eps=10.0), desc="eps-clamp"),
     FunctionCase("normalize", _normalize_inputs((4, 5), dtype=np.float64, p=2.5),
                  desc="f64"),
+    # Gradients through a compiled call: under jit the window sum's init value must stay a
+    # concrete zero, or the reduce_window is not reverse-differentiable.
+    FunctionCase("local_response_norm", lambda rng: ((rng.standard_normal((2, 5, 7)).astype(
+        np.float32), 3), {}), jnn_fn=jax.jit(F.local_response_norm, static_argnums=(1,)),
+        desc="grad_through_jit"),
+    # An empty batch: output empty, no NaN (torch's module_db zero_batch input).
+    FunctionCase("group_norm", lambda rng: ((np.zeros((0, 6, 9), np.float32), 2), {}),
+                 desc="zero_batch"),
 ]
 
 
@@ -438,4 +452,12 @@ ERROR_CASES = [
               desc="jit-state-and-loading"),
     ErrorCase("BatchNorm1d", _seed_4_2_1, ValueError, "seed example passed",
               desc="seed-000-4.2.1"),
+]
+
+# A 0-d input normalised along dim 0 (torch's op_db sample), and one that is zero.
+FUNCTION_CASES += [
+    FunctionCase("normalize", lambda rng: ((np.array(0.7, np.float32),), dict(p=1.2, dim=0)),
+                 desc="0d"),
+    FunctionCase("normalize", lambda rng: ((np.array(0.0, np.float32),), dict(p=1.2, dim=0)),
+                 desc="0d_zero"),
 ]

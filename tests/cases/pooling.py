@@ -175,6 +175,16 @@ MODULE_CASES = [
     ModuleCase("MaxUnpool2d", (2,), inputs=_pooled(2, (3, 6, 6), 2), desc="unbatched_float64",
                dtype="float64"),
     ModuleCase("MaxUnpool3d", (2,), inputs=_pooled(3, (1, 2, 4, 4, 6), 2), desc="k2"),
+    # torch takes the first N rows of a larger _random_samples (here 2 rows, unbatched input;
+    # torch's module_db case, float64 like its samples).
+    ModuleCase("FractionalMaxPool3d", (2,), dict(output_ratio=0.5,
+                                                 _random_samples=_samples((2, 4, 3))),
+               torch_kwargs=dict(output_ratio=0.5,
+                                 _random_samples=torch.from_numpy(_samples((2, 4, 3)))),
+               input_shapes=[(4, 5, 5, 5)], dtype="float64", rtol=1e-10, atol=1e-12,
+               desc="extra_sample_rows_unbatched_float64"),
+    ModuleCase("LPPool1d", (1.5, 2), inputs=lambda rng: (
+        np.array([[[0, 0, 1, 0, -2, 0, 0.5]]] * 2, np.float32),), desc="norm_zeros_nan_pattern"),
 ]
 
 
@@ -264,6 +274,14 @@ FUNCTION_CASES = [
     _unpool_fc(2, (3, 6, 6), 2, desc="unbatched_float64", dtype=np.float64),
     _unpool_fc(3, (1, 2, 4, 6, 4), 2, desc="k2"),
     _unpool_fc(3, (1, 2, 5, 5, 5), 2, 2, desc="output_size", output_size=(5, 5, 5)),
+    # Zeros and negative windows with a non-integer p: NaN windows (a negative sum to the power
+    # 1.5) send NaN to every input of the window, zeros included, as torch's relu/pow do.
+    FunctionCase("lp_pool1d", lambda rng: ((np.array([[[0, 0, 1, 0, -2, 0, 0.5, 0, -1, -1]]],
+                                                      np.float32), 1.5, 2), {}),
+                 desc="p1.5_zeros_and_negatives"),
+    FunctionCase("lp_pool2d", lambda rng: ((rng.integers(-1, 2, (1, 2, 4, 6)).astype(np.float64),
+                                            2.5, 2), {}),
+                 desc="p2.5_zeros_float64"),
 ]
 
 
@@ -301,8 +319,8 @@ ERROR_CASES = [
     ErrorCase("fractional_max_pool2d",
               lambda: F.fractional_max_pool2d(_x(2, 1, 6, 6), 2, output_size=3,
                                               _random_samples=jnp.ones((1, 1, 2))),
-              ValueError, r"_random_samples of shape \(2, 1, 2\), got \(1, 1, 2\)",
-              desc="samples_shape"),
+              ValueError, r"_random_samples of shape \(N, 1, 2\) with N >= 2 \(the batch size\), "
+              r"got \(1, 1, 2\)", desc="samples_shape"),
     ErrorCase("FractionalMaxPool2d", lambda: nn.FractionalMaxPool2d(2), ValueError,
               r"either an output size, or a pooling ratio", desc="no_size"),
     ErrorCase("FractionalMaxPool3d", lambda: nn.FractionalMaxPool3d(2, output_ratio=1.5),
@@ -319,6 +337,29 @@ ERROR_CASES = [
               r"max_pool2d: expected input with 3 or 4 dimensions", desc="rank"),
     ErrorCase("AvgPool3d", lambda: nn.AvgPool3d(2)(_x(2, 2, 2)), ValueError,
               r"avg_pool3d: expected input with 4 or 5 dimensions", desc="rank"),
+    # Indices outside the output plane: torch's eager check (an nn.jit/jax.jit call drops them).
+    ErrorCase("max_unpool2d", lambda: F.max_unpool2d(jnp.ones((1, 1, 2, 2)),
+                                                     jnp.array([[[[0, 99], [2, 3]]]]), 2),
+              ValueError, r"Found an invalid max index: 99 \(output volumes are of size 4x4\)",
+              desc="index_too_large",
+              torch_fn=lambda: torch.nn.functional.max_unpool2d(
+                  torch.ones(1, 1, 2, 2), torch.tensor([[[[0, 99], [2, 3]]]]), 2)),
+    ErrorCase("MaxUnpool1d", lambda: nn.MaxUnpool1d(2)(jnp.ones((1, 1, 2)), jnp.array([[[0, -1]]])),
+              ValueError, r"Found an invalid max index: -1", desc="negative_index",
+              torch_fn=lambda: torch.nn.MaxUnpool1d(2)(torch.ones(1, 1, 2),
+                                                       torch.tensor([[[0, -1]]]))),
+    ErrorCase("max_unpool3d", lambda: F.max_unpool3d(jnp.ones((1, 1, 1, 1, 2)),
+                                                     jnp.array([[[[[0, 16]]]]]), 2),
+              ValueError, r"invalid max index: 16 \(output volumes are of size 2x2x4\)",
+              desc="index_too_large",
+              torch_fn=lambda: torch.nn.functional.max_unpool3d(
+                  torch.ones(1, 1, 1, 1, 2), torch.tensor([[[[[0, 16]]]]]), 2)),
+    ErrorCase("fractional_max_pool3d", lambda: F.fractional_max_pool3d(
+        jnp.ones((2, 3, 5, 5, 5)), 2, output_size=3, _random_samples=jnp.full((1, 3, 3), 0.5)),
+              ValueError, r"_random_samples of shape \(N, 3, 3\) with N >= 2", desc="too_few_samples",
+              torch_fn=lambda: torch.nn.functional.fractional_max_pool3d(
+                  torch.ones(2, 3, 5, 5, 5), 2, output_size=3,
+                  _random_samples=torch.full((1, 3, 3), 0.5))),
 ]
 
 EXEMPT: dict = {}
