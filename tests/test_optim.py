@@ -203,7 +203,9 @@ def test_parity_eager_and_jit(cfg):
 # double precision although ``state['step']`` is a float32 tensor: float64 parameters must follow
 # it to float64 precision, not float32's (~1e-6 relative drift after 10-20 steps).
 FLOAT64_CONFIGS = [("NAdam", dict(lr=0.01, momentum_decay=0.01, weight_decay=0.1)),
-                   ("RAdam", dict(lr=0.01))]
+                   ("RAdam", dict(lr=0.01)), ("Adam", dict(lr=0.01, amsgrad=True)),
+                   ("AdamW", dict(lr=0.01)), ("Adamax", dict(lr=0.01)),
+                   ("Adagrad", dict(lr=0.1, lr_decay=0.01))]
 
 
 @pytest.mark.parametrize("cfg", FLOAT64_CONFIGS, ids=[config_id(c) for c in FLOAT64_CONFIGS])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _count, _step_zero
 
 __all__ = ["Adagrad"]
 
@@ -64,7 +64,7 @@ class Adagrad(Optimizer):
         step = state["step"] + 1
         if not static.is_zero("weight_decay"):
             g = g + hyper["weight_decay"] * p
-        clr = hyper["lr"] / (1 + (step - 1) * hyper["lr_decay"])
+        clr = hyper["lr"] / (1 + (_count(step, p) - 1) * hyper["lr_decay"])
         total = state["sum"] + g * g
         state.update(step=step, sum=total)
         return p - clr * (g / (jnp.sqrt(total) + hyper["eps"])), state

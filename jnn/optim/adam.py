@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg,
+from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
                         _one_minus_pow, _step_zero)
 
 __all__ = ["Adam"]
@@ -87,6 +87,7 @@ class Adam(Optimizer):
         if static["amsgrad"]:
             v = jnp.maximum(state["max_exp_avg_sq"], v)
             state["max_exp_avg_sq"] = v
-        step_size = lr / _one_minus_pow(beta1, step)
-        denom = jnp.sqrt(v) / jnp.sqrt(_one_minus_pow(beta2, step)) + eps
+        t = _count(step, p)
+        step_size = lr / _one_minus_pow(beta1, t)
+        denom = jnp.sqrt(v) / jnp.sqrt(_one_minus_pow(beta2, t)) + eps
         return p - step_size * (m / denom), state

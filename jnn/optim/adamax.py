@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg,
+from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
                         _one_minus_pow, _step_zero)
 
 __all__ = ["Adamax"]
@@ -59,6 +59,6 @@ class Adamax(Optimizer):
             g = g + hyper["weight_decay"] * p
         m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
         u = jnp.maximum(state["exp_inf"] * beta2, jnp.abs(g) + hyper["eps"])
-        clr = hyper["lr"] / _one_minus_pow(beta1, step)
+        clr = hyper["lr"] / _one_minus_pow(beta1, _count(step, p))
         state.update(step=step, exp_avg=m, exp_inf=u)
         return p - clr * (m / u), state

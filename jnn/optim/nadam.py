@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg,
+from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
                         _one_minus_pow, _pow, _step_zero)
 
 __all__ = ["NAdam"]
@@ -68,7 +68,7 @@ class NAdam(Optimizer):
         # torch keeps ``step`` and ``mu_product`` as float32 tensors but computes every
         # step-dependent scalar from them in double precision (Python floats): here they are
         # computed in the parameter's precision, so float64 parameters follow torch to 1e-15.
-        t = step.astype(jnp.promote_types(p.dtype, jnp.float32))
+        t = _count(step, p)
         bias_correction2 = _one_minus_pow(beta2, t)
         if not static.is_zero("weight_decay"):
             if static["decoupled_weight_decay"]:

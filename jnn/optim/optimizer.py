@@ -702,6 +702,13 @@ def _one_minus_pow(base, step):
     return -jnp.expm1(step * jnp.log(base))
 
 
+def _count(step, p) -> jax.Array:
+    """A step count (torch's float32 ``state['step']``) in the parameter's precision: torch
+    computes bias corrections from ``step.item()``, a double, so in float64 a float32 count
+    would lose digits."""
+    return step.astype(jnp.promote_types(jnp.result_type(p), jnp.float32))
+
+
 def _step_zero(p) -> jax.Array:
     """torch's ``state['step']``: a float32 scalar."""
     return jnp.zeros((), jnp.float32)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg,
+from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
                         _one_minus_pow, _pow, _step_zero)
 
 __all__ = ["RAdam"]
@@ -75,7 +75,7 @@ class RAdam(Optimizer):
         # torch computes the step-dependent scalars in double precision (``step`` as a Python
         # float); in float32, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t) cancels badly near
         # the rho_t > 5 switch. Here: the parameter's precision (float64 follows torch).
-        t = step.astype(jnp.promote_types(p.dtype, jnp.float32))
+        t = _count(step, p)
         bias_correction1 = _one_minus_pow(beta1, t)
         bias_correction2 = _one_minus_pow(beta2, t)
         m_hat = m / bias_correction1
