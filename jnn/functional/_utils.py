@@ -13,6 +13,11 @@ def as_array(x: Any) -> jax.Array:
     """An array view of ``x``: Parameters unwrap, arrays pass through, numbers convert."""
     if isinstance(x, jax.Array):
         return x
+    read = getattr(x, "__jax_array__", None)
+    if read is not None:  # a Parameter: its array directly (jnp.asarray costs ~30 us more)
+        value = read()
+        if isinstance(value, jax.Array):
+            return value
     return jnp.asarray(x)
 
 

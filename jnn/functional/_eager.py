@@ -1,0 +1,130 @@
+"""Eager calls compile once: one XLA program per kernel call signature.
+
+Outside any trace (a notebook, a plain Python loop) JAX runs ``jnp``/``lax`` code op by op:
+every primitive is compiled, and cached, for its shapes on first use. Two costs follow for a
+layer's kernel:
+
+* a kernel that builds a ``lax.scan`` body, a closure or a ``custom_vjp`` per call hands JAX a
+  new function every call, so JAX traces and compiles it again every call (``nn.LSTM`` took
+  0.3 s a call against torch's 0.04 s);
+* a kernel of fifteen primitives costs fifteen compilations on its first call.
+
+:func:`eager_jit` fixes both the same way: eagerly, the kernel runs as one ``jax.jit`` program
+keyed by its static configuration (hashable keyword arguments) and the shapes and dtypes of its
+array arguments; inside a trace it runs as the plain code it is. The compiled programs live in
+JAX's own caches (least-recently-used, bounded: ``jax._src.util.weakref_lru_cache`` and the C++
+dispatch cache of ``jax.jit``), so a long session with many shapes does not grow without bound.
+
+Rules for a kernel wrapped with :func:`eager_jit`:
+
+* its arguments are arrays (or pytrees of arrays and ``None``) plus static keyword arguments
+  named in ``static_argnames``, which must be hashable (tuples, not lists);
+* it does no work that depends on array *values* on the host (validation of values, numpy
+  index arithmetic on an argument): do that before the call, where the values are concrete;
+* randomness enters as a key *argument*, drawn before the call (``next_key()`` outside the
+  compiled function): a key drawn inside would be a constant of the program, the same mask on
+  every call.
+
+Example:
+    >>> @functools.partial(eager_jit, static_argnames=("axis",))
+    ... def _normalise(x, *, axis):
+    ...     return x / jnp.sum(x, axis=axis, keepdims=True)
+    >>> _normalise(jnp.ones((2, 4)), axis=1).tolist()[0]
+    [0.25, 0.25, 0.25, 0.25]
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Sequence
+
+import jax
+
+__all__ = ["is_eager", "eager_jit"]
+
+# Which trace is active is not public JAX API. ``jax._src.core.trace_ctx.trace`` is the current
+# trace: ``EvalTrace`` when ops execute on concrete values. Automatic differentiation directly
+# over eager evaluation (``jax.grad``/``jax.jvp``/``nn.value_and_grad`` called eagerly) pushes a
+# ``JVPTrace``/``LinearizeTrace`` whose ``parent_trace`` is that ``EvalTrace``; differentiating a
+# ``jax.jit`` program is what JAX does best (the linearised and transposed programs are cached
+# too), so those count as eager. Anything that stages a program (``jax.jit``/``nn.jit``,
+# ``lax.scan`` bodies, ``jax.checkpoint``) or batches (``vmap``) is not. If these private names
+# move, ``is_eager`` answers False and every kernel runs as plain code, as before this module.
+try:
+    from jax._src import core as _core
+    from jax._src.interpreters import ad as _ad
+
+    _EVAL_TRACE = _core.EvalTrace
+    _AD_TRACES = (_ad.JVPTrace, _ad.LinearizeTrace)
+    _TRACE_CTX = _core.trace_ctx
+    _TRACE_CTX.trace  # noqa: B018  (fail here, at import, if the attribute moved)
+except (ImportError, AttributeError):  # pragma: no cover - depends on the JAX version
+    _TRACE_CTX = None
+
+
+def is_eager() -> bool:
+    """True when jnn kernels run on concrete values, outside any staging or batching trace.
+
+    Eager means: JAX's current trace is the evaluation trace, or automatic differentiation
+    (``jax.grad``, ``jax.jvp``, ``nn.value_and_grad``) running directly over it. Inside
+    ``nn.jit``/``jax.jit``, a ``lax.scan`` body, ``jax.vmap`` or ``jax.checkpoint`` it is False.
+
+    Returns:
+        Whether a kernel call would execute immediately (so compiling it once pays).
+
+    Example:
+        >>> is_eager(), jax.jit(lambda x: is_eager() or x)(0)
+        (True, Array(0, dtype=int32, weak_type=True))
+    """
+    if _TRACE_CTX is None:
+        return False
+    try:
+        trace = _TRACE_CTX.trace
+        while isinstance(trace, _AD_TRACES):
+            trace = trace.parent_trace
+    except AttributeError:  # pragma: no cover - a JAX version with other trace internals
+        return False
+    return type(trace) is _EVAL_TRACE
+
+
+def _as_value(arg):
+    # A Parameter is read through ``__jax_array__`` (never by flattening its pytree), so the
+    # read goes through the same path, and the same nn.jit guard, as in plain code.
+    if isinstance(arg, jax.Array) or not callable(getattr(arg, "__jax_array__", None)):
+        return arg
+    return arg.__jax_array__()
+
+
+def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()) -> Callable:
+    """Run ``fn`` as one compiled program per call signature when called eagerly.
+
+    Args:
+        fn: a pure kernel following the rules in this module's docstring.
+        static_argnames: the keyword arguments that are configuration (compile-time
+            constants, part of the cache key) rather than arrays.
+
+    Returns:
+        A function with ``fn``'s signature: eagerly (:func:`is_eager`) it calls
+        ``jax.jit(fn, static_argnames=...)``, otherwise ``fn`` itself. ``.jitted`` is the
+        compiled form (for tests and benchmarks: ``.jitted._cache_size()``).
+
+    Example:
+        >>> @functools.partial(eager_jit, static_argnames=("p",))
+        ... def _power(x, *, p):
+        ...     return x ** p
+        >>> _power(jnp.arange(3.0), p=2).tolist()
+        [0.0, 1.0, 4.0]
+    """
+    if fn is None:
+        return functools.partial(eager_jit, static_argnames=static_argnames)
+    static = frozenset(static_argnames)
+    jitted = jax.jit(fn, static_argnames=tuple(static))
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if not is_eager():
+            return fn(*args, **kwargs)
+        return jitted(*[_as_value(a) for a in args],
+                      **{k: v if k in static else _as_value(v) for k, v in kwargs.items()})
+
+    call.jitted = jitted
+    return call
