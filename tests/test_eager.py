@@ -175,10 +175,22 @@ def test_eager_jit_runs_plain_code_inside_traces():
     kernel(jnp.ones(2))          # compiled once: the Python body ran (traced) once
     jax.jit(kernel)(jnp.ones(3))  # inside a trace: plain code, traced by the outer jit only
     assert len(calls) == 2
-    assert kernel.jitted._cache_size() == 1
+    assert kernel.jitted()._cache_size() == 1
 
 
 def test_closure_captured_recurrent_layer_still_raises_under_nn_jit():
     lstm = jnn.LSTM(3, 4)
     with pytest.raises(RuntimeError, match="not reachable from its arguments"):
         jnn.jit(lambda x: lstm(x)[0])(jnp.ones((5, 2, 3)))
+
+
+def test_first_eager_call_compiles_one_program_per_layer():
+    layers = jnn.Sequential(jnn.Conv2d(3, 4, 3, padding=1), jnn.BatchNorm2d(4), jnn.ReLU(),
+                            jnn.MaxPool2d(3, 2, 1), jnn.AdaptiveAvgPool2d((1, 1)),
+                            jnn.Flatten(), jnn.Linear(4, 2)).eval()
+    x = _randn(0, 2, 3, 9, 7)  # shapes no other test compiles for
+    F.relu(jnp.ones(1))  # the one-time probe of the eager compiler options happens here
+    with count_compilations() as counts:
+        _block(layers(x))
+    assert counts["compiles"] <= len(layers), dict(counts)  # op by op: 46 programs
+    _assert_second_call_free(lambda seed: layers(_randn(seed, 2, 3, 9, 7)))

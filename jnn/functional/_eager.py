@@ -10,15 +10,16 @@ layer's kernel:
 * a kernel of fifteen primitives costs fifteen compilations on its first call.
 
 :func:`eager_jit` fixes both the same way: eagerly, the kernel runs as one ``jax.jit`` program
-keyed by its static configuration (hashable keyword arguments) and the shapes and dtypes of its
-array arguments; inside a trace it runs as the plain code it is. The compiled programs live in
+keyed by its static configuration (the hashable arguments named in ``static_argnames``) and the
+shapes and dtypes of its array arguments; inside a trace it runs as the plain code it is. The compiled programs live in
 JAX's own caches (least-recently-used, bounded: ``jax._src.util.weakref_lru_cache`` and the C++
 dispatch cache of ``jax.jit``), so a long session with many shapes does not grow without bound.
 
 Rules for a kernel wrapped with :func:`eager_jit`:
 
-* its arguments are arrays (or pytrees of arrays and ``None``) plus static keyword arguments
-  named in ``static_argnames``, which must be hashable (tuples, not lists);
+* its arguments are arrays (or pytrees of arrays and ``None``) plus the configuration named in
+  ``static_argnames`` (a call whose configuration is not hashable, a list say, runs the plain
+  code: correct, only not compiled);
 * it does no work that depends on array *values* on the host (validation of values, numpy
   index arithmetic on an argument): do that before the call, where the values are concrete;
 * randomness enters as a key *argument*, drawn before the call (``next_key()`` outside the
@@ -35,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Callable, Sequence
 
 import jax
@@ -61,6 +63,21 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the JAX v
     _TRACE_CTX = None
 
 
+def _eager_kind():
+    """``"eval"`` (no trace), ``"ad"`` (differentiation over eager evaluation) or ``None``."""
+    if _TRACE_CTX is None:
+        return None
+    try:
+        trace = _TRACE_CTX.trace
+        if type(trace) is _EVAL_TRACE:
+            return "eval"
+        while isinstance(trace, _AD_TRACES):
+            trace = trace.parent_trace
+    except AttributeError:  # pragma: no cover - a JAX version with other trace internals
+        return None
+    return "ad" if type(trace) is _EVAL_TRACE else None
+
+
 def is_eager() -> bool:
     """True when jnn kernels run on concrete values, outside any staging or batching trace.
 
@@ -75,15 +92,7 @@ def is_eager() -> bool:
         >>> is_eager(), jax.jit(lambda x: is_eager() or x)(0)
         (True, Array(0, dtype=int32, weak_type=True))
     """
-    if _TRACE_CTX is None:
-        return False
-    try:
-        trace = _TRACE_CTX.trace
-        while isinstance(trace, _AD_TRACES):
-            trace = trace.parent_trace
-    except AttributeError:  # pragma: no cover - a JAX version with other trace internals
-        return False
-    return type(trace) is _EVAL_TRACE
+    return _eager_kind() is not None
 
 
 def _as_value(arg):
@@ -94,18 +103,43 @@ def _as_value(arg):
     return arg.__jax_array__()
 
 
+# XLA:CPU options for eager programs. The new fusion emitters (the default in jax 0.10) compile
+# the layout transposes around an NCHW convolution slowly and into slow code: one conv2d
+# program compiles in 0.3-0.5 s and runs in 8 ms, against 0.12 s and 3.3 ms with the older
+# emitters (benchmarks/rnn_eager.py measures the effect on a whole eager ResNet-18 forward).
+# Dropped (the programs compile with defaults) if this XLA does not know the option.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+_compiler_options = None  # decided on the first eager call: {} or _CPU_COMPILER_OPTIONS
+
+
+def _eager_compiler_options() -> dict:
+    global _compiler_options
+    if _compiler_options is None:
+        options = {}
+        if jax.default_backend() == "cpu":
+            try:
+                jax.jit(lambda x: x + 1, compiler_options=_CPU_COMPILER_OPTIONS).lower(
+                    jax.ShapeDtypeStruct((), "float32")).compile()
+                options = dict(_CPU_COMPILER_OPTIONS)
+            except Exception:  # noqa: BLE001 - an XLA without the option: keep its defaults
+                options = {}
+        _compiler_options = options
+    return _compiler_options
+
+
 def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()) -> Callable:
     """Run ``fn`` as one compiled program per call signature when called eagerly.
 
     Args:
         fn: a pure kernel following the rules in this module's docstring.
-        static_argnames: the keyword arguments that are configuration (compile-time
-            constants, part of the cache key) rather than arrays.
+        static_argnames: the arguments (positional or keyword) that are configuration:
+            compile-time constants, part of the cache key, rather than arrays.
 
     Returns:
         A function with ``fn``'s signature: eagerly (:func:`is_eager`) it calls
-        ``jax.jit(fn, static_argnames=...)``, otherwise ``fn`` itself. ``.jitted`` is the
-        compiled form (for tests and benchmarks: ``.jitted._cache_size()``).
+        ``jax.jit(fn, static_argnames=...)``, otherwise ``fn`` itself. A call whose static
+        arguments are not hashable (a list, say) also runs ``fn`` itself: correct, only not
+        compiled. ``.jitted()`` returns the compiled form (for tests and benchmarks).
 
     Example:
         >>> @functools.partial(eager_jit, static_argnames=("p",))
@@ -117,14 +151,34 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
     if fn is None:
         return functools.partial(eager_jit, static_argnames=static_argnames)
     static = frozenset(static_argnames)
-    jitted = jax.jit(fn, static_argnames=tuple(static))
+    names = list(inspect.signature(fn).parameters)
+    unknown = static.difference(names)
+    if unknown:
+        raise TypeError(f"eager_jit: {fn.__name__} has no arguments {sorted(unknown)}")
+    positions = tuple(i for i, name in enumerate(names) if name in static)
+    compiled = {}
+
+    def jitted(kind: str = "eval"):
+        # Under differentiation the program is staged into JAX's linearised program, where
+        # compiler options are not allowed (only a top-level jit may carry them).
+        if kind not in compiled:
+            options = _eager_compiler_options() if kind == "eval" else {}
+            compiled[kind] = jax.jit(fn, static_argnames=tuple(static),
+                                     compiler_options=options or None)
+        return compiled[kind]
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        if not is_eager():
+        kind = _eager_kind()
+        if kind is None:
             return fn(*args, **kwargs)
-        return jitted(*[_as_value(a) for a in args],
-                      **{k: v if k in static else _as_value(v) for k, v in kwargs.items()})
+        try:
+            hash(tuple(args[i] for i in positions if i < len(args)))
+            hash(tuple(v for k, v in kwargs.items() if k in static))
+        except TypeError:
+            return fn(*args, **kwargs)
+        return jitted(kind)(*[_as_value(a) for a in args],
+                        **{k: v if k in static else _as_value(v) for k, v in kwargs.items()})
 
     call.jitted = jitted
     return call

@@ -4,8 +4,8 @@ cells ``RNNCell``, ``LSTMCell``, ``GRUCell`` (on ``RNNCellBase``).
 Parameter names, shapes and registration order are torch's (``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, ``weight_hr_l{k}`` and the
 ``_reverse`` variants), so a torch ``state_dict`` loads unchanged. The time loop is one
-``jax.lax.scan`` per layer with the input projection hoisted out of it (see
-``jnn.functional.rnn``).
+``jax.lax.scan`` per layer with the input projection hoisted out of it and a custom JVP; an
+eager call runs as one compiled program per signature (see ``jnn.functional.rnn``).
 """
 from __future__ import annotations
 
