@@ -301,28 +301,43 @@ def resnet18(nn, num_classes=1000):
 
 
 RESNET_CONFIGS = [(1, 32), (8, 32), (1, 224), (8, 224)]
+FIRST_CALL_VARIANTS = {
+    "torch": "torch",
+    "jnn": "jnn",
+    "jnn, XLA's default fusion emitters": "jnn-default-emitters",
+    "jnn op by op (eager_jit off: before)": "jnn-op-by-op",
+}
 
 
-def _first_call_child(lib: str, batch: int, size: int, train: bool, eager_options: bool):
-    """In a fresh process: seconds for the first forward (jnn: trace + compile + run)."""
+def _first_call_child(variant: str, batch: int, size: int, train: bool) -> str:
+    """In a fresh process: seconds for the first forward (jnn: trace + compile + run) and the
+    number of XLA compilations it triggered."""
     x = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
-    if lib == "torch":
+    if variant == "torch":
         import torch
         model = resnet18(torch.nn).train(train)
         xt = torch.from_numpy(x)
         start = time.perf_counter()
         model(xt)
-        return time.perf_counter() - start
+        return f"{time.perf_counter() - start} 0"
+    import jax.monitoring
     import jax.numpy as jnp
     import jnn
-    if not eager_options:
-        from jnn.functional import _eager
+    from jnn.functional import _eager
+    if variant == "jnn-default-emitters":
         _eager._CPU_COMPILER_OPTIONS = {}
+    if variant == "jnn-op-by-op":
+        _eager._TRACE_CTX = None  # is_eager() is False: every kernel runs op by op
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, duration, **kw: compiles.append(duration)
+        if event == "/jax/core/compile/backend_compile_duration" else None)
     model = resnet18(jnn).train(train)
     xj = jnp.asarray(x)
+    compiles.clear()
     start = time.perf_counter()
     model(xj).block_until_ready()
-    return time.perf_counter() - start
+    return f"{time.perf_counter() - start} {len(compiles)}"
 
 
 def part_resnet(rounds: int, threads: int):
@@ -330,24 +345,30 @@ def part_resnet(rounds: int, threads: int):
     import torch
     import jnn
 
-    print("\nResNet-18 eager forward, first call in a fresh process (seconds; jnn: trace + "
-          "compile + run; median of 3 processes each)")
-    variants = [("torch", True), ("jnn", True), ("jnn", False)]
+    print("\nResNet-18 eager forward, first call in a fresh process: seconds (median of 3 "
+          "processes) / XLA compilations; jnn: trace + compile + run")
+    print("  " + " " * 26 + "".join(f"{name:>40s}" for name in FIRST_CALL_VARIANTS))
     for train in (False, True):
         for batch, size in RESNET_CONFIGS:
+            if train and batch == 1:
+                continue  # batch norm needs more than one value per channel to train
             cells = []
-            for lib, options in variants:
+            for variant in FIRST_CALL_VARIANTS.values():
                 runs = []
                 for _ in range(3):
-                    cmd = [sys.executable, __file__, "--child", lib, str(batch), str(size),
-                           str(int(train)), str(int(options))]
+                    cmd = [sys.executable, __file__, "--child", variant, str(batch), str(size),
+                           str(int(train))]
                     out = subprocess.run(cmd, capture_output=True, text=True,
-                                         env=_thread_env(threads), check=True)
-                    runs.append(float(out.stdout.strip().split()[-1]))
-                cells.append(statistics.median(runs))
-            mode = "train" if train else "eval "
-            print(f"  {mode} batch {batch} {size}x{size}: torch {cells[0]:.2f}  jnn {cells[1]:.2f}"
-                  f"  (jnn with XLA's default fusion emitters: {cells[2]:.2f})")
+                                         env=_thread_env(threads))
+                    if out.returncode:
+                        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+                    seconds, compiles = out.stdout.strip().split("\n")[-1].split()
+                    runs.append((float(seconds), int(compiles)))
+                secs = statistics.median(r[0] for r in runs)
+                cells.append(f"{secs:.2f} s / {runs[0][1]}")
+            mode = "train" if train else "eval"
+            print(f"  {mode:5s} batch {batch} {size:3d}x{size:<3d}     " +
+                  "".join(f"{c:>40s}" for c in cells))
 
     torch.manual_seed(0)
     tmod = resnet18(torch.nn).eval()
@@ -366,7 +387,7 @@ def part_resnet(rounds: int, threads: int):
 
         times = interleaved({"torch forward (no_grad)": t_fwd,
                              "jnn forward": lambda: block(jmod(jx))}, rounds,
-                            reps=20 if size == 32 else 2)
+                            reps=10 if size == 32 else 1)
         report(f"ResNet-18 eager forward, steady state, eval, batch {batch} {size}x{size}",
                times, "torch forward (no_grad)")
 
@@ -394,10 +415,10 @@ def main():
 if __name__ == "__main__":
     if "--child" in sys.argv:
         i = sys.argv.index("--child")
-        lib, batch, size, train, options = sys.argv[i + 1:i + 6]
-        if lib == "torch":
+        variant, batch, size, train = sys.argv[i + 1:i + 5]
+        if variant == "torch":
             import torch
             torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
-        print(_first_call_child(lib, int(batch), int(size), bool(int(train)), bool(int(options))))
+        print(_first_call_child(variant, int(batch), int(size), bool(int(train))))
     else:
         main()

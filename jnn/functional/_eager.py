@@ -103,12 +103,17 @@ def _as_value(arg):
     return arg.__jax_array__()
 
 
-# XLA:CPU options for eager programs. The new fusion emitters (the default in jax 0.10) compile
-# the layout transposes around an NCHW convolution slowly and into slow code: one conv2d
-# program compiles in 0.3-0.5 s and runs in 8 ms, against 0.12 s and 3.3 ms with the older
-# emitters (benchmarks/rnn_eager.py measures the effect on a whole eager ResNet-18 forward).
-# Dropped (the programs compile with defaults) if this XLA does not know the option.
-_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+# XLA:CPU options for eager programs, where compile time is part of every first call. The new
+# fusion emitters (the default in jax 0.10) compile the layout transposes around an NCHW
+# convolution slowly and into slow code: a (8, 64, 28, 28) 3x3 conv2d program compiled in
+# 0.31-0.36 s and ran in 4.2 ms, against 0.08 s and 2.7 ms with the older emitters and
+# without splitting the LLVM module for parallel codegen (no gain on 2 shared cores); batch
+# norm 0.16 -> 0.08 s, max pooling 0.23 -> 0.16 s, same run times. (Also tried: LLVM
+# optimisation level 1, a little faster to compile but not clearly as fast to run; level 0,
+# 2x faster to compile but 3-7x slower to run.) benchmarks/rnn_eager.py measures the effect
+# on a whole eager ResNet-18 forward. Dropped if this XLA does not know the options.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False,
+                         "xla_cpu_parallel_codegen_split_count": 1}
 _compiler_options = None  # decided on the first eager call: {} or _CPU_COMPILER_OPTIONS
 
 
