@@ -60,12 +60,10 @@ def _randn(seed, *shape):
 
 RECURRENT = [
     ("LSTM", dict()),
-    ("LSTM", dict(num_layers=2, bidirectional=True)),
-    ("LSTM", dict(batch_first=True, proj_size=2)),
-    ("GRU", dict(num_layers=2, batch_first=True)),
-    ("GRU", dict(bidirectional=True)),
-    ("RNN", dict(nonlinearity="relu", bidirectional=True, batch_first=True)),
-    ("RNN", dict(num_layers=2)),
+    ("LSTM", dict(num_layers=2, bidirectional=True, batch_first=True)),
+    ("LSTM", dict(proj_size=2)),
+    ("GRU", dict(bidirectional=True, batch_first=True)),
+    ("RNN", dict(nonlinearity="relu", num_layers=2, bidirectional=True)),
 ]
 
 
@@ -88,9 +86,10 @@ def test_recurrent_second_eager_call_does_not_compile(cls, kwargs, with_state):
     _assert_second_call_free(call)
 
 
-@pytest.mark.parametrize("with_state", [False, True], ids=["zeros", "hx"])
-@pytest.mark.parametrize("cls,kwargs", [("LSTM", dict(bidirectional=True)), ("GRU", dict()),
-                                        ("RNN", dict(num_layers=2))], ids=lambda v: str(v))
+@pytest.mark.parametrize("cls,kwargs,with_state", [("LSTM", dict(bidirectional=True), True),
+                                                   ("GRU", dict(), False),
+                                                   ("RNN", dict(num_layers=2), True)],
+                         ids=lambda v: str(v))
 def test_packed_sequence_second_eager_call_does_not_compile(cls, kwargs, with_state):
     layer = getattr(jnn, cls)(3, 4, **kwargs)
 
