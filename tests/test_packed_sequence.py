@@ -191,14 +191,19 @@ def test_packed_rnn(cls, kwargs, lengths, enforce_sorted, n_states):
     _compare(tmod, jmod, arrays, _packed_build(lengths, enforce_sorted, batch_first, n_states))
 
 
-def test_packed_rnn_float64():
+@pytest.mark.parametrize("cls,kwargs", [("GRU", dict(num_layers=2, bidirectional=True)),
+                                        ("LSTM", dict(proj_size=2, bidirectional=True))])
+def test_packed_rnn_float64(cls, kwargs):
+    """Float64 pins the custom JVP of the masked recurrence (jnn/functional/rnn.py) tightly."""
     with jax.enable_x64(True):
-        tmod, jmod = _pair("GRU", "GRU", 3, 4, num_layers=2, bidirectional=True,
-                           dtype="float64")
+        tmod, jmod = _pair(cls, cls, 3, 4, dtype="float64", **kwargs)
         rng = np.random.default_rng(0)
-        arrays = [rng.standard_normal(s) for s in [(5, 3, 3), (4, 3, 4)]]
-        _compare(tmod, jmod, arrays, _packed_build([2, 5, 4], False, False, 1), rtol=1e-7,
-                 atol=1e-9)
+        num = 2 * kwargs.get("num_layers", 1)
+        h_size = kwargs.get("proj_size") or 4
+        shapes = [(5, 3, 3), (num, 3, h_size), (num, 3, 4)][:3 if cls == "LSTM" else 2]
+        arrays = [rng.standard_normal(s) for s in shapes]
+        _compare(tmod, jmod, arrays, _packed_build([2, 5, 4], False, False, len(shapes) - 1),
+                 rtol=1e-7, atol=1e-9)
 
 
 def test_packed_state_stops_at_sequence_end():

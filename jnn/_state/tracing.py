@@ -14,8 +14,8 @@ from typing import Any
 
 import jax
 
-__all__ = ["current_trace_kind", "EAGER", "AUTODIFF", "STAGED", "BATCHED", "UNKNOWN",
-           "is_tracer", "same_trace"]
+__all__ = ["current_trace_kind", "under_differentiation", "EAGER", "AUTODIFF", "STAGED",
+           "BATCHED", "UNKNOWN", "is_tracer", "same_trace"]
 
 EAGER = "eager"        # plain Python execution, op by op
 AUTODIFF = "autodiff"  # jax.grad / jvp / vjp / linearize over eager execution
@@ -37,17 +37,29 @@ _BATCH_TRACES = {"BatchTrace"}
 _STAGED_TRACES = {"DynamicJaxprTrace", "JaxprTrace"}
 
 
-def current_trace_kind() -> str:
-    """``EAGER``, ``AUTODIFF``, ``BATCHED``, ``STAGED`` or ``UNKNOWN`` for the innermost
-    combination of transformations active on this thread (the most restrictive one wins:
-    staged over batched over autodiff)."""
+def _active_traces() -> list | None:
+    """Names of the traces active on this thread, innermost first (``None``: unknown)."""
     if _trace_ctx is None:
-        return UNKNOWN
+        return None
     trace = getattr(_trace_ctx, "trace", None)
-    kind = EAGER
-    depth = 0
+    names = []
     while trace is not None and not isinstance(trace, _EvalTrace):
-        name = type(trace).__name__
+        names.append(type(trace).__name__)
+        trace = getattr(trace, "parent_trace", None)
+        if len(names) > 64:  # a bound instead of trusting the parent links to end
+            return None
+    return names
+
+
+def current_trace_kind() -> str:
+    """``EAGER``, ``AUTODIFF``, ``BATCHED``, ``STAGED`` or ``UNKNOWN`` for the combination of
+    transformations active on this thread (the most restrictive one wins: staged over batched
+    over autodiff)."""
+    names = _active_traces()
+    if names is None:
+        return UNKNOWN
+    kind = EAGER
+    for name in names:
         if name in _STAGED_TRACES:
             return STAGED
         if name in _BATCH_TRACES:
@@ -56,11 +68,13 @@ def current_trace_kind() -> str:
             kind = AUTODIFF if kind == EAGER else kind
         else:
             return UNKNOWN
-        trace = getattr(trace, "parent_trace", None)
-        depth += 1
-        if depth > 64:
-            return UNKNOWN
     return kind
+
+
+def under_differentiation() -> bool:
+    """Whether a ``jax.grad`` / ``jvp`` / ``nn.grad`` trace is active (at any depth)."""
+    names = _active_traces()
+    return bool(names) and any(name in _AUTODIFF_TRACES for name in names)
 
 
 def is_tracer(value: Any) -> bool:

@@ -6,6 +6,7 @@ grad-compatible, in torch layouts (NCL/NCHW/NCDHW, weights ``(out, in/groups, *k
 
 from __future__ import annotations
 
+from . import _eager
 from . import activation as _activation
 from .activation import *  # noqa: F401,F403
 from . import linear as _linear
@@ -38,6 +39,17 @@ from . import rnn as _rnn
 from .rnn import *  # noqa: F401,F403
 from . import attention as _attention
 from .attention import *  # noqa: F401,F403
+
+# Eager calls of the convolutions run as one compiled program per signature (see _eager.py).
+# Wrapped here because conv.py is being reworked separately (layouts, issue 13); the wrap
+# belongs on the kernels themselves once that lands.
+conv1d, conv2d, conv3d = (
+    _eager.eager_jit(f, static_argnames=("stride", "padding", "dilation", "groups"))
+    for f in (_conv.conv1d, _conv.conv2d, _conv.conv3d))
+conv_transpose1d, conv_transpose2d, conv_transpose3d = (
+    _eager.eager_jit(f, static_argnames=("stride", "padding", "output_padding", "groups",
+                                         "dilation"))
+    for f in (_conv.conv_transpose1d, _conv.conv_transpose2d, _conv.conv_transpose3d))
 
 __all__ = [name for family in (_activation, _linear, _conv, _pooling, _padding, _upsampling, _vision, _pixelshuffle, _fold, _normalization, _dropout, _sparse, _loss, _distance, _rnn, _attention)
            for name in family.__all__]

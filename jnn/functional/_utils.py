@@ -17,6 +17,11 @@ def as_array(x: Any, fn: str = "", name: str = "input") -> jax.Array:
     """
     if isinstance(x, jax.Array):
         return x
+    read = getattr(x, "__jax_array__", None)
+    if read is not None:  # a Parameter: its array directly (jnp.asarray costs ~30 us more)
+        value = read()
+        if isinstance(value, jax.Array):
+            return value
     if isinstance(x, (str, bytes)) or x is None:
         raise _not_an_array(fn, name, x)
     try:

@@ -16,6 +16,7 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional
 
@@ -23,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from ..random import next_key
+from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
 
 __all__ = [
@@ -66,6 +68,7 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> j
     return jnp.where(x > threshold, x, jnp.asarray(value, x.dtype))
 
 
+@functools.partial(eager_jit, static_argnames=("inplace",))
 def relu(input, inplace: bool = False) -> jax.Array:
     """``max(0, x)`` elementwise.
 

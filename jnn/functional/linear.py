@@ -5,11 +5,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ._eager import eager_jit
 from ._utils import check_operands
 
 __all__ = ["linear", "bilinear"]
 
 
+@eager_jit
 def linear(input, weight, bias=None) -> jax.Array:
     """``y = x W^T + b`` over the last dimension.
 

@@ -9,6 +9,7 @@ out-of-range target there gives NaN instead of an error.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Callable, Optional
@@ -17,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._eager import eager_jit
 from ._utils import as_array, check_operands
 from .distance import pairwise_distance
 
@@ -1022,6 +1024,54 @@ def _logsumexp3(a, b, c):
     return m + jnp.log(jnp.exp(a - m) + jnp.exp(b - m) + jnp.exp(c - m))
 
 
+@functools.partial(eager_jit, static_argnames=("blank", "reduction", "zero_infinity",
+                                               "unbatched"))
+def _ctc_forward(lp, tg, il, tl, *, blank: int, reduction: str, zero_infinity: bool,
+                 unbatched: bool):
+    """The forward algorithm of :func:`ctc_loss` on validated ``(T, N, C)`` log-probabilities
+    and ``(N, S)`` padded targets (one compiled program per signature when called eagerly: its
+    ``lax.scan`` body is a new closure on every call)."""
+    T, N, _ = lp.shape
+    S = tg.shape[1]
+    dtype = lp.dtype
+    neg = jnp.asarray(-jnp.finfo(dtype).max / 4, dtype)
+    L = 2 * S + 1
+    ext = jnp.full((N, L), blank, tg.dtype)
+    if S:
+        ext = ext.at[:, 1::2].set(tg)
+    lp_ext = jnp.take_along_axis(lp, jnp.broadcast_to(ext[None], (T, N, L)), axis=2,
+                                 mode="fill", fill_value=jnp.nan)           # (T, N, L)
+    s_idx = jnp.arange(L)
+    prev2 = jnp.concatenate([jnp.full((N, 2), blank, ext.dtype), ext[:, :-2]], axis=1)
+    skip = (ext != blank) & (s_idx[None] >= 2) & (ext != prev2)
+    alpha = jnp.where(s_idx[None] < 2, lp_ext[0], neg)
+    alpha = jnp.where(il[:, None] > 0, alpha, neg)
+
+    def step(alpha, inputs):
+        t, lpt = inputs
+        a1 = jnp.concatenate([jnp.full((N, 1), neg, dtype), alpha[:, :-1]], axis=1)
+        a2 = jnp.concatenate([jnp.full((N, 2), neg, dtype), alpha[:, :-2]], axis=1)
+        a2 = jnp.where(skip, a2, neg)
+        new = jnp.maximum(_logsumexp3(alpha, a1, a2) + lpt, neg)
+        return jnp.where(t < il[:, None], new, alpha), None
+
+    if T > 1:
+        alpha, _ = jax.lax.scan(step, alpha, (jnp.arange(1, T), lp_ext[1:]))
+    end = 2 * tl
+    last = jnp.take_along_axis(alpha, end[:, None], axis=1)[:, 0]
+    before = jnp.where(tl > 0, jnp.take_along_axis(alpha, jnp.maximum(end - 1, 0)[:, None],
+                                                   axis=1)[:, 0], neg)
+    ll = jnp.logaddexp(last, before)
+    impossible = ll <= neg / 2
+    nll = -jnp.where(impossible, 0, ll)
+    nll = jnp.where(impossible, 0.0 if zero_infinity else jnp.inf, nll)
+    if reduction == "none":
+        return nll[0] if unbatched else nll
+    if reduction == "sum":
+        return jnp.sum(nll)
+    return jnp.mean(nll / jnp.maximum(tl, 1).astype(dtype))
+
+
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False):
     """Connectionist Temporal Classification loss (the log-space forward algorithm).
@@ -1102,40 +1152,5 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
             raise ValueError(f"ctc_loss: targets must be class indices in [0, {C}) other than "
                              f"blank={blank}")
 
-    dtype = lp.dtype
-    neg = jnp.asarray(-jnp.finfo(dtype).max / 4, dtype)
-    L = 2 * S + 1
-    ext = jnp.full((N, L), blank, tg.dtype)
-    if S:
-        ext = ext.at[:, 1::2].set(tg)
-    lp_ext = jnp.take_along_axis(lp, jnp.broadcast_to(ext[None], (T, N, L)), axis=2,
-                                 mode="fill", fill_value=jnp.nan)           # (T, N, L)
-    s_idx = jnp.arange(L)
-    prev2 = jnp.concatenate([jnp.full((N, 2), blank, ext.dtype), ext[:, :-2]], axis=1)
-    skip = (ext != blank) & (s_idx[None] >= 2) & (ext != prev2)
-    alpha = jnp.where(s_idx[None] < 2, lp_ext[0], neg)
-    alpha = jnp.where(il[:, None] > 0, alpha, neg)
-
-    def step(alpha, inputs):
-        t, lpt = inputs
-        a1 = jnp.concatenate([jnp.full((N, 1), neg, dtype), alpha[:, :-1]], axis=1)
-        a2 = jnp.concatenate([jnp.full((N, 2), neg, dtype), alpha[:, :-2]], axis=1)
-        a2 = jnp.where(skip, a2, neg)
-        new = jnp.maximum(_logsumexp3(alpha, a1, a2) + lpt, neg)
-        return jnp.where(t < il[:, None], new, alpha), None
-
-    if T > 1:
-        alpha, _ = jax.lax.scan(step, alpha, (jnp.arange(1, T), lp_ext[1:]))
-    end = 2 * tl
-    last = jnp.take_along_axis(alpha, end[:, None], axis=1)[:, 0]
-    before = jnp.where(tl > 0, jnp.take_along_axis(alpha, jnp.maximum(end - 1, 0)[:, None],
-                                                   axis=1)[:, 0], neg)
-    ll = jnp.logaddexp(last, before)
-    impossible = ll <= neg / 2
-    nll = -jnp.where(impossible, 0, ll)
-    nll = jnp.where(impossible, 0.0 if zero_infinity else jnp.inf, nll)
-    if reduction == "none":
-        return nll[0] if unbatched else nll
-    if reduction == "sum":
-        return jnp.sum(nll)
-    return jnp.mean(nll / jnp.maximum(tl, 1).astype(dtype))
+    return _ctc_forward(lp, tg, il, tl, blank=blank, reduction=reduction,
+                        zero_infinity=zero_infinity, unbatched=unbatched)

@@ -19,6 +19,7 @@ input raises, except in ``local_response_norm`` (computed in float32, as torch d
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Optional, Sequence
 
@@ -26,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
 
 __all__ = ["batch_norm", "batch_norm_with_update", "instance_norm", "layer_norm", "group_norm",
@@ -87,6 +89,7 @@ def _verify_batch_size(fn: str, shape) -> None:
 
 # -- batch norm --------------------------------------------------------------------------------
 
+@functools.partial(eager_jit, static_argnames=("training", "eps", "fn", "batch_stats"))
 def _batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                 momentum=0.1, eps=1e-5, fn: str = "batch_norm",
                 batch_stats: Optional[Callable] = None):

@@ -24,6 +24,7 @@ import numpy as np
 from jax import lax
 
 from ..random import next_key
+from ._eager import eager_jit
 from ._utils import as_array, check_operands
 
 __all__ = [
@@ -254,6 +255,8 @@ def _flat_index(positions, ndim, n, spatial):
     return idx
 
 
+@functools.partial(eager_jit, static_argnames=("fn", "n", "kernel_size", "stride", "padding",
+                                               "dilation", "ceil_mode", "return_indices"))
 def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = _input(fn, input, n)
     k, s, p, d = _window_args(fn, n, kernel_size, stride, padding, dilation)
@@ -378,6 +381,9 @@ def _avg_counts(L, k, s, p, out, count_include_pad):
     return size if count_include_pad else (cend - cstart)
 
 
+@functools.partial(eager_jit, static_argnames=("fn", "n", "kernel_size", "stride", "padding",
+                                               "ceil_mode", "count_include_pad",
+                                               "divisor_override"))
 def _avg_pool(fn, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     x = _input(fn, input, n)
@@ -551,6 +557,7 @@ def _adaptive_taps(L, out):
     return idx, valid, end - start
 
 
+@functools.partial(eager_jit, static_argnames=("fn", "n", "output_size"))
 def _adaptive_avg(fn, n, input, output_size):
     x = _input(fn, input, n)
     out = _adaptive_output(fn, n, x, output_size)
@@ -619,6 +626,7 @@ def _adaptive_max_axis(x, axis, L, o):
     return m, pos, pos_fn
 
 
+@functools.partial(eager_jit, static_argnames=("fn", "n", "output_size", "return_indices"))
 def _adaptive_max(fn, n, input, output_size, return_indices):
     x = _input(fn, input, n)
     out = _adaptive_output(fn, n, x, output_size)

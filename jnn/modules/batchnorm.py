@@ -155,7 +155,10 @@ class _BatchNorm(_NormBase):
         running_var = self.running_var if use_buffers else None
         out, new_mean, new_var = _norm._batch_norm(
             x, running_mean, running_var, self.weight, self.bias, bn_training, factor, self.eps,
-            fn=type(self).__name__, batch_stats=self._batch_stats)
+            fn=type(self).__name__,
+            # None for the default statistics, so all layers of one shape share a program
+            batch_stats=None if type(self)._batch_stats is _BatchNorm._batch_stats
+            else self._batch_stats)
         if bn_training and running_mean is not None:
             self.running_mean = new_mean
         if bn_training and running_var is not None:

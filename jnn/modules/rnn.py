@@ -4,8 +4,8 @@ cells ``RNNCell``, ``LSTMCell``, ``GRUCell`` (on ``RNNCellBase``).
 Parameter names, shapes and registration order are torch's (``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, ``weight_hr_l{k}`` and the
 ``_reverse`` variants), so a torch ``state_dict`` loads unchanged. The time loop is one
-``jax.lax.scan`` per layer with the input projection hoisted out of it (see
-``jnn.functional.rnn``).
+``jax.lax.scan`` per layer with the input projection hoisted out of it and a custom JVP; an
+eager call runs as one compiled program per signature (see ``jnn.functional.rnn``).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from . import _factory
 from .. import init
+from ..functional._utils import as_array
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence, _packed_to_padded, _padded_to_packed, \
@@ -213,6 +214,8 @@ class RNNBase(Module):
 
     def check_forward_args(self, input, hidden, batch_sizes) -> None:
         self.check_input(input, batch_sizes)
+        if hidden is None:  # zeros of the right size (made inside the kernel)
+            return
         if self.mode == "LSTM":
             self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
                                    "Expected hidden[0] size {}, got {}")
@@ -222,22 +225,13 @@ class RNNBase(Module):
             self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
 
     def permute_hidden(self, hx, permutation):
-        if permutation is None:
+        if permutation is None or hx is None:
             return hx
         if self.mode == "LSTM":
             return _permute(hx[0], permutation), _permute(hx[1], permutation)
         return _permute(hx, permutation)
 
     # -- forward -----------------------------------------------------------------------------
-    def _zeros_state(self, batch, dtype):
-        num_directions = 2 if self.bidirectional else 1
-        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
-        h = jnp.zeros((self.num_layers * num_directions, batch, real_hidden), dtype)
-        if self.mode == "LSTM":
-            return h, jnp.zeros((self.num_layers * num_directions, batch, self.hidden_size),
-                                dtype)
-        return h
-
     def _weights(self) -> list:
         out = []
         for names in self._all_weights:
@@ -258,11 +252,8 @@ class RNNBase(Module):
             hx = self._as_pair(hx)
         if isinstance(input, PackedSequence):
             data, batch_sizes, sorted_indices, unsorted_indices = input
-            data = jnp.asarray(data)
-            if hx is None:
-                hx = self._zeros_state(int(batch_sizes[0]), data.dtype)
-            else:
-                hx = self.permute_hidden(hx, sorted_indices)
+            data = as_array(data)
+            hx = self.permute_hidden(hx, sorted_indices)
             self.check_forward_args(data, hx, batch_sizes)
             padded = _packed_to_padded(data, batch_sizes)
             lengths = _lengths_from_batch_sizes(batch_sizes)
@@ -274,7 +265,7 @@ class RNNBase(Module):
                                     sorted_indices, unsorted_indices)
             return packed, self.permute_hidden(hidden, unsorted_indices)
 
-        input = jnp.asarray(input)
+        input = as_array(input)
         if input.ndim not in (2, 3):
             raise ValueError(f"{self._NAME}: Expected input to be 2D or 3D, got {input.ndim}D "
                              f"instead (shape {_shape(input)})")
@@ -293,10 +284,8 @@ class RNNBase(Module):
         if not is_batched:
             input = jnp.expand_dims(input, batch_dim)
             if hx is not None:
-                hx = tuple(jnp.expand_dims(jnp.asarray(h), 1) for h in hx) if is_lstm else \
-                    jnp.expand_dims(jnp.asarray(hx), 1)
-        if hx is None:
-            hx = self._zeros_state(_shape(input)[batch_dim], input.dtype)
+                hx = tuple(jnp.expand_dims(as_array(h), 1) for h in hx) if is_lstm else \
+                    jnp.expand_dims(as_array(hx), 1)
         self.check_forward_args(input, hx, None)
         out, hidden = rnn_layers(self.mode, input, hx, self._weights(),
                                  num_layers=self.num_layers, bidirectional=self.bidirectional,

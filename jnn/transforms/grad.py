@@ -170,7 +170,10 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
                         swapped[id(p.__dict__)] = pv
                 out = fn(*call_args, **kwargs)
                 loss, aux = out if has_aux else (out, None)
-                loss = jnp.asarray(loss._data if isinstance(loss, Parameter) else loss)
+                if isinstance(loss, Parameter):
+                    loss = loss._data
+                if not isinstance(loss, jax.Array):  # (jnp.asarray costs ~0.7 ms under AD)
+                    loss = jnp.asarray(loss)
                 if loss.shape != ():
                     raise TypeError(f"value_and_grad: fn must return a scalar loss, got shape "
                                     f"{loss.shape}")
