@@ -16,6 +16,8 @@ from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_se
 from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
 from . import parallel
 from .parallel import DataParallel, pmap
+from . import distributed
+from .distributed import fully_shard
 from .summary import summary
 from . import tensor_functions
 from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
@@ -29,7 +31,8 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
-    "parallel", "DataParallel", "save", "load", "summary", "tensor_functions",
+    "parallel", "distributed", "fully_shard", "DataParallel", "save", "load", "summary",
+    "tensor_functions",
     *_tensor_functions_all,
 ]
 
