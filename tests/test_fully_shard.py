@@ -187,6 +187,18 @@ def test_full_array_and_ignored_params():
     assert placements(odd) == {"weight": P(), "bias": P()}
 
 
+def test_explicit_mesh_axes_are_used_as_auto():
+    """jax.make_mesh makes Explicit axes; the step is written for one device, so fully_shard
+    and shard_batch place on the same mesh with Auto axes (XLA chooses inside the step)."""
+    mesh = jax.make_mesh((8,), ("fsdp",))
+    model = nn.fully_shard(nn.Embedding(16, 4), mesh=mesh)
+    x = shard_batch(np.zeros((8, 3), np.int32), mesh)
+    for a in (model.weight._data, x):
+        assert a.sharding.spec == P("fsdp")
+        assert a.sharding.mesh.axis_types == (jax.sharding.AxisType.Auto,)
+    assert model(x).shape == (8, 3, 4)  # an embedding gather of a sharded table
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(axis_name="dp"), ValueError, r"axis_name 'dp' is not an axis of the mesh.*'fsdp'"),
     (dict(mesh="fsdp"), TypeError, "mesh must be a jax.sharding.Mesh, got str"),

@@ -17,7 +17,7 @@ from typing import Callable, Mapping, Optional, Union
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from .._placement import put_global
 from ..modules.module import Module
@@ -56,6 +56,12 @@ def _check_mesh(mesh, axis_name):
     if not isinstance(mesh, Mesh):
         raise TypeError(f"fully_shard: mesh must be a jax.sharding.Mesh, got "
                         f"{type(mesh).__name__}")
+    if any(t != AxisType.Auto for t in mesh.axis_types):
+        # The step is written as for one device, so XLA must be free to choose the sharding
+        # of every intermediate value: Auto axes. (jax.make_mesh makes Explicit ones, whose
+        # sharding-in-types would ask the step to say how, e.g., an embedding gather's output
+        # is sharded.) docs/design.md, "Sharded training".
+        mesh = mesh.update(axis_types=(AxisType.Auto,) * len(mesh.axis_names))
     names = tuple(mesh.axis_names)
     if axis_name is None:
         if len(names) != 1:
@@ -219,7 +225,9 @@ def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
     Args:
         module: the model (or a submodule) to shard; changed in place.
         mesh: a ``jax.sharding.Mesh`` (torch's ``DeviceMesh``); default: a 1-D mesh over
-            ``jax.devices()`` with axis ``"fsdp"``.
+            ``jax.devices()`` with axis ``"fsdp"``. Its axes are used as ``AxisType.Auto``
+            (XLA chooses the shardings inside the step), also when made ``Explicit`` (the
+            default of ``jax.make_mesh``).
         reshard_after_forward: accepted for torch compatibility; XLA decides how long a
             gathered parameter lives inside the compiled step.
         shard_placement_fn: per-array placement: a callable ``(name, array) ->
