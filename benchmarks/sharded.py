@@ -156,15 +156,16 @@ def main():
     print(f"MLP {args.layers} x Linear({args.width}, {args.width}), {params / 1e6:.2f}M "
           f"parameters, Adam, batch {args.batch}, {len(devices)} simulated CPU devices, "
           f"jax {jax.__version__}; median of {args.rounds} rounds x {args.steps} steps")
-    print(f"first 3 losses: " + "; ".join(f"{k} {', '.join(f'{v:.5f}' for v in l)}"
+    print("first 3 losses: " + "; ".join(f"{k} {', '.join(f'{v:.5f}' for v in l)}"
                                           for k, l in losses.items()))
     base = statistics.median(times["jax.jit"])
     device = devices[0]
-    print(f"\n| step | ms/step | ratio to jax.jit | params + Adam state per device |")
+    print("\n| step | ms/step | ratio to jax.jit | params + Adam state per device |")
     print("| --- | --- | --- | --- |")
     for name, (_, arrays) in impls.items():
         t = statistics.median(times[name])
-        print(f"| {name} | {t:.2f} | {t / base:.2f}x | {bytes_on(device, arrays()) / 2**20:.2f} MiB |")
+        mib = bytes_on(device, arrays()) / 2**20
+        print(f"| {name} | {t:.2f} | {t / base:.2f}x | {mib:.2f} MiB |")
 
 
 if __name__ == "__main__":

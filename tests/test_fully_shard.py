@@ -207,10 +207,10 @@ def test_explicit_mesh_axes_are_used_as_auto():
      r"splits dim 1 \(size 12\) into 8 parts"),
     (dict(shard_placement_fn={"bias": P("fsdp", None)}), ValueError,
      "has 2 entries, but the array has only 1 dimension"),
-    (dict(shard_placement_fn={"weight": P("fsdp", "fsdp")}), ValueError, "uses mesh axis "
-     "'fsdp' twice"),
-    (dict(shard_placement_fn={"weight": "fsdp"}), TypeError, "expected a jax.sharding."
-     "PartitionSpec"),
+    (dict(shard_placement_fn={"weight": P("fsdp", "fsdp")}), ValueError,
+     "uses mesh axis 'fsdp' twice"),
+    (dict(shard_placement_fn={"weight": "fsdp"}), TypeError,
+     "expected a jax.sharding.PartitionSpec"),
     (dict(shard_placement_fn=3), TypeError, "shard_placement_fn must be a callable"),
     (dict(mp_policy=object()), NotImplementedError, "nn.autocast"),
 ])

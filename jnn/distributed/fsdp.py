@@ -5,8 +5,8 @@
 changes: the model is still a plain module, the training step is the same ``nn.jit`` function.
 ``jax.jit`` compiles a program for the arrays' shardings, and XLA's SPMD partitioner inserts
 the collectives FSDP is made of (all-gather of a parameter where the computation needs it
-whole, reduce-scatter of its gradient); the updated state is written back with the same
-shardings. Design notes: ``docs/design.md``, "Sharded training".
+whole, a reduction of its gradient onto the shards); the updated state is written back with
+the same shardings. Design notes: ``docs/design.md``, "Sharded training".
 """
 from __future__ import annotations
 
@@ -136,8 +136,9 @@ def full_array(value):
     Returns:
         A single-device ``jax.Array`` holding every element.
     """
-    if not isinstance(value, jax.Array) or len(value.sharding.device_set) == 1:
-        return value
+    if not isinstance(value, jax.Array) or isinstance(value, jax.core.Tracer) or \
+            len(value.sharding.device_set) == 1:
+        return value  # (a tracer: state_dict() called inside a compiled step)
     if value.is_fully_addressable:
         return jax.device_put(value, jax.local_devices()[0])
     from jax.experimental import multihost_utils
@@ -183,8 +184,20 @@ def shard_batch(batch, mesh: Optional[Mesh] = None, axis_name: Optional[str] = N
 
 
 def placements(module: Module) -> dict:
-    """``{name: PartitionSpec}`` of every parameter and buffer of ``module`` (``None`` for an
-    array that is not on a mesh), to inspect what :func:`fully_shard` did."""
+    """Where each array of ``module`` lives, to inspect what :func:`fully_shard` did.
+
+    Args:
+        module: any module.
+
+    Returns:
+        ``{name: PartitionSpec}`` for every parameter, then every buffer
+        (``named_parameters()`` / ``named_buffers()`` names); ``None`` for an array that is not
+        placed with a ``NamedSharding``.
+
+    Example:
+        >>> jnn.distributed.placements(nn.fully_shard(nn.Linear(4, 8)))
+        {'weight': PartitionSpec('fsdp',), 'bias': PartitionSpec('fsdp',)}
+    """
     out = {}
     for name, value in (*module.named_parameters(), *module.named_buffers()):
         data = value._data if isinstance(value, Parameter) else value
@@ -209,7 +222,7 @@ def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
 
     The training step is unchanged: under ``nn.jit`` it compiles for these shardings (XLA's
     SPMD partitioner all-gathers a parameter where the computation needs it whole and
-    reduce-scatters its gradient), and the updated parameters, buffers and optimizer state
+    reduces its gradient onto the shards), and the updated parameters, buffers and optimizer state
     are written back with the shardings they came in with. Optimizer state created for a
     sharded parameter (momentum buffers, Adam's moments) gets that parameter's sharding. Pass
     the batch split over the same axis (:func:`shard_batch`, or ``DataLoader(device=
@@ -263,7 +276,7 @@ def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
 
     Differences from PyTorch:
         * No ``FSDPModule`` class swap, no ``unshard()``/``reshard()``, no per-layer
-          communication groups: XLA schedules the gathers and reduce-scatters of the whole
+          communication groups: XLA schedules the gathers and gradient reductions of the whole
           compiled step. Calling it on submodules first and on the root last (torch's
           pattern) works and gives the same placement.
         * A dimension the axis size does not divide is replicated, not padded; with
