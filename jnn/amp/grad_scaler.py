@@ -291,6 +291,7 @@ class GradScaler:
         """
         if not self._enabled:
             return
+        self._check_no_leftover()
         if new_scale is not None:
             value = jnp.asarray(new_scale, jnp.float32).reshape(())
             self._scale = value
