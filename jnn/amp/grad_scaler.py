@@ -10,7 +10,6 @@ is torch's Python branch (the optimizer is not called at all).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
