@@ -14,7 +14,9 @@ from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_se
                      rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
                      set_rng_state, bernoulli, multinomial)
 from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
-from . import parallel
+from . import amp, func, parallel
+from .func import vmap
+from .amp import GradScaler, autocast
 from .parallel import DataParallel, pmap
 from . import distributed
 from .distributed import fully_shard
@@ -31,8 +33,8 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
-    "parallel", "distributed", "fully_shard", "DataParallel", "save", "load", "summary",
-    "tensor_functions",
+    "parallel", "distributed", "fully_shard", "DataParallel", "amp", "autocast", "GradScaler",
+    "func", "vmap", "save", "load", "summary", "tensor_functions",
     *_tensor_functions_all,
 ]
 

@@ -50,6 +50,7 @@ import numpy as np
 from .functional import activation as _activation
 from ._placement import parse_device, parse_dtype
 from ._state import tracing
+from .amp.autocast_mode import autocast_op
 
 __all__ = [
     # dtypes
@@ -397,6 +398,7 @@ def _sequence(tensors, fn: str) -> list:
     return [_array(t, fn, f"tensors[{i}]") for i, t in enumerate(tensors)]
 
 
+@autocast_op("cat")
 def cat(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     """Join arrays along an existing dimension (``torch.cat``); dtypes promote like torch's.
 
@@ -427,6 +429,7 @@ def concatenate(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     return cat(tensors, dim)
 
 
+@autocast_op("stack")
 def stack(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     """Join equally shaped arrays along a new dimension ``dim`` (``torch.stack``)."""
     xs = _sequence(tensors, "stack")
@@ -629,6 +632,7 @@ def triu(input, diagonal: _builtin_int = 0) -> jax.Array:
 
 # -- products, reductions ---------------------------------------------------------------------
 
+@autocast_op("matmul")
 def matmul(input, other) -> jax.Array:
     """Matrix product with broadcasting (``torch.matmul``, the ``@`` operator)."""
     a, b = _array(input, "matmul"), _array(other, "matmul", "other")
@@ -642,6 +646,7 @@ def matmul(input, other) -> jax.Array:
     return jnp.matmul(a, b)
 
 
+@autocast_op("mm")
 def mm(input, mat2) -> jax.Array:
     """The product of two matrices (``torch.mm``; 2-D only)."""
     a, b = _array(input, "mm"), _array(mat2, "mm", "mat2")
@@ -653,6 +658,7 @@ def mm(input, mat2) -> jax.Array:
     return a @ b
 
 
+@autocast_op("bmm")
 def bmm(input, mat2) -> jax.Array:
     """Batched matrix product of ``(b, n, m)`` and ``(b, m, p)`` arrays (``torch.bmm``)."""
     a, b = _array(input, "bmm"), _array(mat2, "bmm", "mat2")
@@ -739,6 +745,7 @@ def min(input, dim=None, keepdim: _builtin_bool = False, *, other=None):
                     _MinResult)
 
 
+@autocast_op("sum")
 def sum(input, dim=None, keepdim: _builtin_bool = False, *, dtype=None) -> jax.Array:
     """The sum over all elements or the dimension(s) ``dim`` (``torch.sum``)."""
     x = _array(input, "sum")
@@ -790,11 +797,13 @@ def var(input, dim=None, unbiased: Optional[_builtin_bool] = None, keepdim: _bui
     return _moment("var", jnp.var, input, dim, unbiased, keepdim, correction)
 
 
+@autocast_op("softmax")
 def softmax(input, dim: _builtin_int, dtype=None) -> jax.Array:
     """``torch.softmax``: ``F.softmax`` with a required ``dim``."""
     return _activation.softmax(input, dim=dim, dtype=dtype)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input, dim: _builtin_int, dtype=None) -> jax.Array:
     """``torch.log_softmax``: ``F.log_softmax`` with a required ``dim``."""
     return _activation.log_softmax(input, dim=dim, dtype=dtype)

@@ -7,10 +7,12 @@ import jax.numpy as jnp
 
 from ._eager import eager_jit
 from ._utils import check_operands
+from ..amp.autocast_mode import autocast_op
 
 __all__ = ["linear", "bilinear"]
 
 
+@autocast_op("linear")
 @eager_jit
 def linear(input, weight, bias=None) -> jax.Array:
     """``y = x W^T + b`` over the last dimension.
@@ -59,6 +61,7 @@ def linear(input, weight, bias=None) -> jax.Array:
     return out
 
 
+@autocast_op("bilinear")
 def bilinear(input1, input2, weight, bias=None) -> jax.Array:
     """``y = x1^T A x2 + b`` for every output feature.
 

@@ -43,6 +43,7 @@ from .._state import collect, context, epoch, is_stateful
 from .._state.collector import StaleStateError, StateCollector
 from .._state.static import TooLarge, freeze, is_array, rebuild, split
 from .._state.tracking import write_value
+from ..amp.autocast_mode import autocast_signature
 from ..modules.hooks import global_hooks_signature
 from ..modules.module import Module
 from ..optim.optimizer import Optimizer
@@ -109,8 +110,8 @@ def _frozen(value):
 
 def context_signature() -> tuple:
     """Process-wide facts a trace depends on besides its arguments: global module hooks
-    (they run while tracing) and whether 64-bit types are enabled."""
-    return (global_hooks_signature(), bool(jax.config.jax_enable_x64))
+    (they run while tracing), whether 64-bit types are enabled and the autocast regions."""
+    return (global_hooks_signature(), bool(jax.config.jax_enable_x64), autocast_signature())
 
 
 class _Call:

@@ -15,9 +15,9 @@ from .init import skip_init
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
-_SUBMODULES = ("rnn", "parametrize", "parametrizations", "prune", "stateless", "fusion", "data")
+_SUBMODULES = ("checkpoint", "rnn", "parametrize", "parametrizations", "prune", "stateless", "fusion", "data")
 __all__: list = [
-    "clip_grad_norm", "clip_grad_norm_", "data", "clip_grads_with_norm_", "clip_grad_value_",
+    "checkpoint", "clip_grad_norm", "clip_grad_norm_", "data", "clip_grads_with_norm_", "clip_grad_value_",
     "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
     "get_total_norm", "parameters_to_vector", "parametrizations", "parametrize", "prune",
     "remove_spectral_norm", "remove_weight_norm", "rnn", "skip_init", "spectral_norm",
