@@ -32,7 +32,7 @@ class SyncBatchNorm(_BatchNorm):
         >>> model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
         >>> model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         >>> model[1]
-        SyncBatchNorm(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        SyncBatchNorm(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
         >>> model(jnp.ones((6, 4))).shape   # outside nn.pmap: plain batch norm
         (6, 8)
     """
