@@ -96,7 +96,10 @@ def pages() -> dict:
                 # decorator's wrapper): then the name it is exported under.
                 path = f"{obj.__module__}.{obj.__qualname__}"
                 if "<" in path:
-                    path = f"{ns}.{name}"
+                    # Made inside a function (a decorator's wrapper): griffe cannot resolve
+                    # it, so its signature and docstring are written out here.
+                    lines += _written_out(f"{ns}.{name}", obj)
+                    continue
                 lines += [f"::: {path}",
                           "    options:",
                           f"      heading: \"{ns}.{name}\"",
@@ -119,6 +122,16 @@ def pages() -> dict:
     index += [f"- [`{p[4:-3]}`]({p[4:]})" for p in out]
     out["api/index.md"] = "\n".join(index) + "\n"
     return out
+
+
+def _written_out(title: str, obj) -> list:
+    try:
+        sig = str(inspect.signature(obj))
+    except (TypeError, ValueError):
+        sig = "(...)"
+    doc = inspect.getdoc(obj) or ""
+    return [f"### `{title}`", "", "```python", f"{title.rsplit('.', 1)[1]}{sig}", "```", "",
+            "```text", doc, "```", ""]
 
 
 def _describe(obj) -> str:
