@@ -90,3 +90,57 @@ def test_module_examples(module_name, restore_rng):
 def test_examples_are_found():
     count = sum(len(t.examples) for name in MODULES for t in find(name))
     assert count > MIN_EXAMPLES, f"found only {count} docstring examples in jnn"
+
+
+# -- the API reference (docs/gen_api.py) lists every public name ------------------------------
+
+REFERENCED_NAMESPACES = ["jnn", "jnn.functional", "jnn.init", "jnn.optim",
+                         "jnn.optim.lr_scheduler", "jnn.utils"]
+
+
+def _documented_objects():
+    """ids of the objects the generated API pages document, read from the pages' text."""
+    import re
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
+    import gen_api
+    pages = gen_api.pages()
+    ids = set()
+    for text in pages.values():
+        for path in re.findall(r"^::: (\S+)$", text, re.M) + \
+                re.findall(r"^### `(\S+)`$", text, re.M) + \
+                re.findall(r"^\| `(\S+)` \|", text, re.M):
+            module_name, _, attr = path.rpartition(".")
+            obj = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            ids.add(_key(obj))
+            ids.add(_key(obj, path))
+    return pages, ids
+
+
+def _key(obj, path=None):
+    # Some exports are wrappers of the function they document (functional's eager conv
+    # entry points): same module and qualified name, another object.
+    name = getattr(obj, "__qualname__", None)
+    module = getattr(obj, "__module__", None)
+    if path is not None or not (name and module) or "<" in name:
+        return id(obj)
+    return f"{module}.{name}"
+
+
+def test_api_pages_list_every_public_name():
+    pages, ids = _documented_objects()
+    missing = []
+    for ns in REFERENCED_NAMESPACES:
+        module = importlib.import_module(ns)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type(module)):          # a submodule: its own page
+                if f"api/{obj.__name__}.md" not in pages and all(
+                        _key(getattr(obj, n)) in ids for n in getattr(obj, "__all__", [])) is False:
+                    missing.append(f"{ns}.{name}")
+            elif _key(obj) not in ids and id(obj) not in ids:
+                missing.append(f"{ns}.{name}")
+    assert not missing, f"not in the API pages: {missing}"
