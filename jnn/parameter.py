@@ -95,7 +95,9 @@ class Parameter:
 
     Example:
         >>> w = nn.Parameter(jnp.ones((2, 2)))
+        >>> x = jnp.ones((3, 2))
         >>> (x @ w).shape, w.shape, w.requires_grad
+        ((3, 2), (2, 2), True)
     """
 
     __array_priority__ = 100  # numpy defers binary operators to us

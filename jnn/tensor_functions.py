@@ -884,8 +884,11 @@ class no_grad(_GradMode):
     ``nn.detach``); see this module's docstring.
 
     Example:
+        >>> model, x, y = nn.Linear(4, 3), nn.randn(8, 4), nn.randint(0, 3, (8,))
         >>> with nn.no_grad():
         ...     accuracy = (model(x).argmax(1) == y).mean()
+        >>> accuracy.shape, accuracy.dtype
+        ((), dtype('float32'))
     """
 
     _enabled = False

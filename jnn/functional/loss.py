@@ -727,8 +727,9 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         The loss.
 
     Example:
-        >>> F.multi_margin_loss(jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([3]))
-        Array(0.32500002, dtype=float32)
+        >>> loss = F.multi_margin_loss(jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([3]))
+        >>> round(float(loss), 4)
+        0.325
     """
     reduction = _reduction("multi_margin_loss", reduction, size_average, reduce)
     if p not in (1, 2):

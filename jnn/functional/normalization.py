@@ -175,8 +175,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     Example:
         >>> x = jnp.arange(6.0).reshape(3, 2)
-        >>> F.batch_norm(x, None, None, training=True)[:, 0]
-        Array([-1.2247427,  0.       ,  1.2247427], dtype=float32)
+        >>> [round(v, 4) for v in F.batch_norm(x, None, None, training=True)[:, 0].tolist()]
+        [-1.2247, 0.0, 1.2247]
     """
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
                        eps)[0]
@@ -208,9 +208,9 @@ def batch_norm_with_update(input, running_mean, running_var, weight=None, bias=N
     Example:
         >>> x = jnp.arange(6.0).reshape(3, 2)
         >>> out, mean, var = F.batch_norm_with_update(x, jnp.zeros(2), jnp.ones(2),
-        ...                                           training=True)
-        >>> mean, var
-        (Array([0.2, 0.3], dtype=float32), Array([1.3, 1.3], dtype=float32))
+        ...                                           training=True, momentum=0.5)
+        >>> mean, var        # 0.5 * old + 0.5 * batch (the unbiased variance: 4)
+        (Array([1. , 1.5], dtype=float32), Array([2.5, 2.5], dtype=float32))
     """
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
                        fn="batch_norm_with_update")
@@ -344,8 +344,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         The normalised input.
 
     Example:
-        >>> F.layer_norm(jnp.array([[1.0, 3.0]]), (2,))
-        Array([[-0.999995,  0.999995]], dtype=float32)
+        >>> out = F.layer_norm(jnp.array([[1.0, 3.0]]), (2,))   # (x - 2) / sqrt(1 + eps)
+        >>> out.shape, [round(v, 4) for v in out[0].tolist()]
+        ((1, 2), [-1.0, 1.0])
     """
     shape = _normalized_shape("layer_norm", normalized_shape)
     x = float_input("layer_norm", input)

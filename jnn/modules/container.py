@@ -33,7 +33,14 @@ class Sequential(Module):
 
     Example:
         >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
-        >>> net[0], net[-1], net[:1]
+        >>> net[0], net[-1]
+        (Linear(in_features=3, out_features=4, bias=True), ReLU())
+        >>> net[:1]
+        Sequential(
+          (0): Linear(in_features=3, out_features=4, bias=True)
+        )
+        >>> net(jnp.ones((2, 3))).shape
+        (2, 4)
     """
 
     def __init__(self, *args):

@@ -214,13 +214,14 @@ _CONV_T_DOC = """Applies a {n}-D transposed convolution (``torch.nn.ConvTranspos
     """
 
 _EXAMPLES = {
-    1: dict(sdims="L", odims="L_out", kdims="kL", ex_in="(20, 16, 50)",
-            ex_out="(20, 33, 24)", ex_tout="(20, 33, 101)"),
-    2: dict(sdims="H, W", odims="H_out, W_out", kdims="kH, kW", ex_in="(20, 16, 50, 100)",
-            ex_out="(20, 33, 24, 49)", ex_tout="(20, 33, 101, 201)"),
+    # Small inputs: the docstring examples run in the test suite (tests/test_doctests.py).
+    1: dict(sdims="L", odims="L_out", kdims="kL", ex_in="(4, 16, 50)",
+            ex_out="(4, 33, 24)", ex_tout="(4, 33, 101)"),
+    2: dict(sdims="H, W", odims="H_out, W_out", kdims="kH, kW", ex_in="(4, 16, 10, 20)",
+            ex_out="(4, 33, 4, 9)", ex_tout="(4, 33, 21, 41)"),
     3: dict(sdims="D, H, W", odims="D_out, H_out, W_out", kdims="kD, kH, kW",
-            ex_in="(20, 16, 10, 50, 100)", ex_out="(20, 33, 4, 24, 49)",
-            ex_tout="(20, 33, 21, 101, 201)"),
+            ex_in="(2, 16, 5, 10, 20)", ex_out="(2, 33, 2, 4, 9)",
+            ex_tout="(2, 33, 11, 21, 41)"),
 }
 
 

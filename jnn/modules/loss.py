@@ -491,8 +491,9 @@ class MultiMarginLoss(_WeightedLoss):
         ``(N, C), (N,) -> ()``.
 
     Example:
-        >>> nn.MultiMarginLoss()(jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([3]))
-        Array(0.32500002, dtype=float32)
+        >>> loss = nn.MultiMarginLoss()(jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([3]))
+        >>> round(float(loss), 4)
+        0.325
     """
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,

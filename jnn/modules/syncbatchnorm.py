@@ -29,8 +29,12 @@ class SyncBatchNorm(_BatchNorm):
         ``(N, C, *) -> (N, C, *)``.
 
     Example:
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
         >>> model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        >>> step8 = nn.pmap(train_step)
+        >>> model[1]
+        SyncBatchNorm(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+        >>> model(jnp.ones((6, 4))).shape   # outside nn.pmap: plain batch norm
+        (6, 8)
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,

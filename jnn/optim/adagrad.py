@@ -31,8 +31,14 @@ class Adagrad(Optimizer):
     Differences from PyTorch: sparse gradients do not exist in jnn.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 3.0) ** 2).mean()
         >>> opt = optim.Adagrad(model.parameters(), lr=0.1)
+        >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> opt.step(grads)
+        >>> bool(loss_fn(model) < loss)
+        True
     """
 
     _zero_keys = frozenset({"weight_decay"})

@@ -38,9 +38,14 @@ class Adam(Optimizer):
     (schedulers change them without recompiling); ``betas[1]`` is a compile-time constant.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 3.0) ** 2).mean()
         >>> opt = optim.Adam(model.parameters(), lr=1e-3)
         >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> opt.step(grads)
+        >>> bool(loss_fn(model) < loss)
+        True
     """
 
     _zero_keys = frozenset({"weight_decay"})

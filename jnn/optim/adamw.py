@@ -21,8 +21,14 @@ class AdamW(Adam):
         foreach, capturable, differentiable, fused: accepted for torch compatibility; no effect.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 3.0) ** 2).mean()
         >>> opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> opt.step(grads)
+        >>> bool(loss_fn(model) < loss)
+        True
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,

@@ -150,8 +150,18 @@ class LBFGS(Optimizer):
     0-d tensors do.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 1.0) ** 2).mean()
         >>> opt = optim.LBFGS(model.parameters(), line_search_fn="strong_wolfe")
+        >>> def closure():  # re-evaluates the loss; gradients go to each parameter's .grad
+        ...     opt.zero_grad()
+        ...     loss, grads = nn.value_and_grad(loss_fn)(model)
+        ...     grads.accumulate()
+        ...     return loss
         >>> loss = opt.step(closure)
+        >>> round(float(loss_fn(model)), 4)
+        0.0
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,

@@ -73,9 +73,13 @@ class LRScheduler:
             ``'initial_lr'`` in every group).
 
     Example:
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
         >>> sched = optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)
-        >>> for epoch in range(100):
-        ...     train(...); sched.step()
+        >>> for epoch in range(60):
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> round(sched.get_last_lr()[0], 6)
+        0.001
     """
 
     _get_lr_called_within_step: bool = False
@@ -200,7 +204,15 @@ class LambdaLR(_LambdaBase):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.95 ** epoch)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.5 ** epoch)
+        >>> lrs = []
+        >>> for epoch in range(4):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.05, 0.025, 0.0125]
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
@@ -221,7 +233,15 @@ class MultiplicativeLR(_LambdaBase):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.95)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.5)
+        >>> lrs = []
+        >>> for epoch in range(4):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.05, 0.025, 0.0125]
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
@@ -245,7 +265,15 @@ class StepLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = StepLR(opt, step_size=30, gamma=0.1)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.1)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
@@ -274,7 +302,15 @@ class MultiStepLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = MultiStepLR(opt, milestones=[2, 5], gamma=0.1)
+        >>> lrs = []
+        >>> for epoch in range(7):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.1, 0.01, 0.01, 0.01, 0.001, 0.001]
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
@@ -305,7 +341,15 @@ class ConstantLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = ConstantLR(opt, factor=0.5, total_iters=4)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = ConstantLR(opt, factor=0.5, total_iters=3)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.05, 0.05, 0.05, 0.1, 0.1]
     """
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
@@ -340,7 +384,15 @@ class LinearLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = LinearLR(opt, start_factor=0.1, total_iters=10)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.025, 0.05, 0.075, 0.1, 0.1]
     """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
@@ -381,7 +433,15 @@ class ExponentialLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = ExponentialLR(opt, gamma=0.9)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = ExponentialLR(opt, gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(4):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.05, 0.025, 0.0125]
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
@@ -443,9 +503,17 @@ class SequentialLR(_Composite):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> warm = LinearLR(opt, start_factor=0.1, total_iters=5)
-        >>> decay = ExponentialLR(opt, gamma=0.9)
-        >>> sched = SequentialLR(opt, schedulers=[warm, decay], milestones=[5])
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> warm = ConstantLR(opt, factor=0.1, total_iters=2)
+        >>> decay = ExponentialLR(opt, gamma=0.5)
+        >>> sched = SequentialLR(opt, schedulers=[warm, decay], milestones=[2])
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.01, 0.01, 0.1, 0.05, 0.025, 0.0125]
     """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
@@ -498,7 +566,15 @@ class PolynomialLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = PolynomialLR(opt, total_iters=50, power=0.9)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = PolynomialLR(opt, total_iters=4, power=1.0)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.075, 0.05, 0.025, 0.0, 0.0]
     """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
@@ -531,7 +607,15 @@ class CosineAnnealingLR(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = CosineAnnealingLR(opt, T_max=100)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = CosineAnnealingLR(opt, T_max=4)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.085355, 0.05, 0.014645, 0.0]
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
@@ -571,8 +655,16 @@ class ChainedScheduler(_Composite):
         optimizer: their optimizer (default: the first scheduler's).
 
     Example:
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
         >>> sched = ChainedScheduler([ConstantLR(opt, factor=0.1, total_iters=2),
-        ...                           ExponentialLR(opt, gamma=0.9)])
+        ...                             ExponentialLR(opt, gamma=0.5)])
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.01, 0.005, 0.025, 0.0125, 0.00625]
     """
 
     def __init__(self, schedulers, optimizer=None):
@@ -606,8 +698,14 @@ class ReduceLROnPlateau(LRScheduler):
         eps: reductions smaller than this are skipped (default 1e-8).
 
     Example:
-        >>> sched = ReduceLROnPlateau(opt, 'min', patience=3)
-        >>> sched.step(val_loss)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = ReduceLROnPlateau(opt, 'min', patience=1)
+        >>> lrs = []
+        >>> for val_loss in [1.0, 0.9, 0.95, 0.95, 0.95, 0.95]:
+        ...     sched.step(val_loss)
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 6))
+        >>> lrs
+        [0.1, 0.1, 0.1, 0.01, 0.01, 0.001]
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
@@ -733,7 +831,15 @@ class CyclicLR(LRScheduler):
         last_epoch: index of the last batch (default -1).
 
     Example:
-        >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=10)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+        >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.01, 0.055, 0.1, 0.055, 0.01, 0.055]
     """
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
@@ -853,7 +959,15 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         last_epoch: index of the last epoch (default -1).
 
     Example:
-        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+        >>> lrs = []
+        >>> for epoch in range(7):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.1, 0.05, 0.1, 0.085355, 0.05, 0.014645, 0.1]
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
@@ -931,7 +1045,15 @@ class OneCycleLR(LRScheduler):
         last_epoch: index of the last batch (default -1).
 
     Example:
-        >>> sched = OneCycleLR(opt, max_lr=0.1, total_steps=1000)
+        >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+        >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=5)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 6))
+        ...     opt.step()  # the epoch's training steps go here
+        ...     sched.step()
+        >>> lrs
+        [0.04, 0.950485, 0.611262, 0.188258, 4e-06]
     """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,

@@ -34,8 +34,14 @@ class NAdam(Optimizer):
         foreach, capturable, differentiable: accepted for torch compatibility; no effect.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 3.0) ** 2).mean()
         >>> opt = optim.NAdam(model.parameters(), lr=2e-3)
+        >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> opt.step(grads)
+        >>> bool(loss_fn(model) < loss)
+        True
     """
 
     _zero_keys = frozenset({"weight_decay"})

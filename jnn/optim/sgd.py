@@ -24,9 +24,14 @@ class SGD(Optimizer):
         foreach, differentiable, fused: accepted for torch compatibility; no effect.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> def loss_fn(m):
+        ...     return ((m(jnp.ones((4, 3))) - 3.0) ** 2).mean()
         >>> opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> opt.step(grads)
+        >>> bool(loss_fn(model) < loss)
+        True
     """
 
     _zero_keys = frozenset({"momentum", "dampening", "weight_decay"})

@@ -127,8 +127,14 @@ class DataParallel(Module):
         dim: the batch dimension to split.
 
     Example:
-        >>> net = nn.DataParallel(model, device_ids=[0, 1])
-        >>> out = net(x)        # equals model(x)
+        >>> model = nn.Linear(4, 2)
+        >>> net = nn.DataParallel(model)     # all of jax.devices()
+        >>> x = jnp.ones((8, 4))             # split on dim 0 when 8 divides by the device count
+        >>> out = net(x)
+        >>> out.shape, bool(jnp.allclose(out, model(x), atol=1e-6))
+        ((8, 2), True)
+        >>> list(net.state_dict())           # torch's keys
+        ['module.weight', 'module.bias']
     """
 
     def __init__(self, module: Module, device_ids: Optional[Sequence] = None, output_device=None,

@@ -183,8 +183,16 @@ def pmap(fn: Optional[Callable] = None, axis_name: str = "batch",
         scalar outputs are averaged (floating) or summed (integer).
 
     Example:
-        >>> step8 = nn.pmap(train_step)          # same function as for nn.jit
-        >>> loss = step8(model, opt, x, y)       # x, y: the global batch
+        >>> model = nn.Linear(4, 1)
+        >>> opt = optim.SGD(model.parameters(), lr=0.1)
+        >>> def train_step(model, opt, x, y):  # the same function as for nn.jit
+        ...     loss, grads = nn.value_and_grad(lambda m: F.mse_loss(m(x), y))(model)
+        ...     opt.step(grads)
+        ...     return loss
+        >>> step = nn.pmap(train_step)
+        >>> x, y = jnp.ones((8, 4)), jnp.zeros((8, 1))   # the global batch (8 divides by the devices)
+        >>> step(model, opt, x, y).shape                  # the loss, averaged over devices
+        ()
 
     Differences from ``jax.pmap``: no leading device axis on inputs or state; state is
     replicated, not stacked; gradients are averaged automatically.

@@ -146,8 +146,13 @@ def save(obj: Any, f: FileLike, pickle_protocol: int = 2) -> None:
             file) or the missing folder.
 
     Example:
-        >>> nn.save(model.state_dict(), "ckpt.pt")
-        >>> torch_model.load_state_dict(torch.load("ckpt.pt", weights_only=True))
+        >>> import tempfile, torch
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = f"{tmp.name}/ckpt.pt"
+        >>> nn.save(nn.Linear(2, 3).state_dict(), path)
+        >>> torch.nn.Linear(2, 3).load_state_dict(torch.load(path, weights_only=True))
+        <All keys matched successfully>
+        >>> tmp.cleanup()
     """
     if not isinstance(pickle_protocol, int) or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
         raise ValueError(f"save: pickle_protocol must be an int in [2, "
@@ -216,8 +221,16 @@ def load(f: FileLike, map_location: Any = None, weights_only: bool | None = True
             class outside the allowlist; the message names it and the file.
 
     Example:
-        >>> sd = nn.load("resnet18.pth")            # written by torch.save(model.state_dict())
-        >>> model.load_state_dict(sd)
+        >>> import tempfile, torch
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = f"{tmp.name}/linear.pth"
+        >>> torch.save(torch.nn.Linear(2, 3).state_dict(), path)
+        >>> sd = nn.load(path)                       # torch is not needed to read it
+        >>> {k: v.shape for k, v in sd.items()}
+        {'weight': (3, 2), 'bias': (3,)}
+        >>> nn.Linear(2, 3).load_state_dict(sd)
+        <All keys matched successfully>
+        >>> tmp.cleanup()
     """
     if weights_only is False:
         raise ValueError(

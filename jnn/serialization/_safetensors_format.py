@@ -52,7 +52,11 @@ def save_safetensors(tensors: dict, path: Union[str, os.PathLike],
             jnn[safetensors]``).
 
     Example:
-        >>> nn.save_safetensors(model.state_dict(), "model.safetensors")
+        >>> import tempfile
+        >>> from jnn.serialization import save_safetensors
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> save_safetensors(nn.Linear(2, 3).state_dict(), f"{tmp.name}/model.safetensors")
+        >>> tmp.cleanup()
     """
     safetensors = _import_safetensors()
     if not isinstance(tensors, dict):
@@ -105,7 +109,17 @@ def load_safetensors(path: Union[str, os.PathLike], *, as_numpy: bool = False) -
             32 bits cannot.
 
     Example:
-        >>> sd = nn.load_safetensors("model.safetensors"); model.load_state_dict(sd)
+        >>> import tempfile
+        >>> from jnn.serialization import load_safetensors, save_safetensors
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = f"{tmp.name}/model.safetensors"
+        >>> save_safetensors(nn.Linear(2, 3).state_dict(), path)
+        >>> sd = load_safetensors(path)
+        >>> sorted((k, v.shape) for k, v in sd.items())
+        [('bias', (3,)), ('weight', (3, 2))]
+        >>> nn.Linear(2, 3).load_state_dict(sd)
+        <All keys matched successfully>
+        >>> tmp.cleanup()
     """
     safetensors = _import_safetensors()
     path = os.fsdecode(path)

@@ -32,8 +32,11 @@ def functional_call(module: Module, parameters_and_buffers: Union[Mapping, Seque
         call and restored afterwards (buffer updates made during the call are discarded).
 
     Example:
+        >>> model, x = nn.Linear(3, 2), jnp.ones((4, 3))
         >>> params = {k: v * 2 for k, v in model.state_dict().items()}
         >>> out = nn.functional_call(model, params, (x,))
+        >>> bool(jnp.allclose(out, 2 * model(x)))   # the model keeps its own parameters
+        True
     """
     if isinstance(parameters_and_buffers, Mapping):
         values = dict(parameters_and_buffers)

@@ -46,8 +46,13 @@ class Grads(Mapping):
     work on it; ``optimizer.step(grads)`` matches gradients to parameters by identity.
 
     Example:
-        >>> loss, grads = nn.value_and_grad(loss_fn)(model)
+        >>> from collections import OrderedDict
+        >>> model = nn.Sequential(OrderedDict(fc=nn.Linear(3, 2)))
+        >>> loss, grads = nn.value_and_grad(lambda m: m(jnp.ones((4, 3))).sum())(model)
+        >>> list(grads)
+        ['fc.weight', 'fc.bias']
         >>> grads["fc.weight"].shape, grads[model.fc.weight].shape
+        ((2, 3), (2, 3))
     """
 
     def __init__(self, names: Sequence[str], params: Sequence[Parameter], values: Sequence[Any]):
@@ -135,8 +140,12 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
         gradient or a tuple of them when ``argnums`` is a tuple.
 
     Example:
+        >>> model, x, y = nn.Linear(3, 1), jnp.ones((4, 3)), jnp.zeros((4, 1))
+        >>> opt = optim.SGD(model.parameters(), lr=0.1)
         >>> loss, grads = nn.value_and_grad(lambda m: F.mse_loss(m(x), y))(model)
         >>> opt.step(grads)
+        >>> bool(F.mse_loss(model(x), y) < loss)
+        True
     """
     single = isinstance(argnums, int)
     argnums_t = (argnums,) if single else tuple(argnums)
@@ -225,7 +234,10 @@ def grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = F
     """The gradient part of :func:`value_and_grad` (``(grads, aux)`` with ``has_aux``).
 
     Example:
+        >>> model, x = nn.Linear(3, 2), jnp.ones((4, 3))
         >>> grads = nn.grad(lambda m: m(x).sum())(model)
+        >>> grads["bias"]                        # d(sum)/d(bias): one per row of x
+        Array([4., 4.], dtype=float32)
     """
     vg = value_and_grad(fn, argnums, has_aux)
 

@@ -132,7 +132,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         A scalar array: ``norm([norm(t, p) for t in tensors], p)``; ``0.0`` for no tensors.
 
     Example:
-        >>> nn.utils.get_total_norm([jnp.ones(3), jnp.ones(1)])   # 2.0
+        >>> nn.utils.get_total_norm([jnp.ones(3), jnp.ones(1)])
+        Array(2., dtype=float32)
     """
     norm_type = float(norm_type)
     if _is_grads(tensors):
@@ -157,8 +158,12 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
         foreach: ignored.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> nn.grad(lambda m: 10 * m(jnp.ones((1, 3))).sum())(model).accumulate()   # into .grad
         >>> norm = nn.utils.get_total_norm([p.grad for p in model.parameters()])
         >>> nn.utils.clip_grads_with_norm_(model.parameters(), 1.0, norm)
+        >>> round(float(norm), 4), round(float(model.bias.grad[0]), 4)
+        (20.0, 0.5)
     """
     coef = _clip_coef(max_norm, total_norm)
     if _is_grads(parameters):
@@ -193,9 +198,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         ``(clipped_grads, total_norm)`` for a Grads input.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> loss_fn = lambda m: 10 * m(jnp.ones((1, 3))).sum()
         >>> loss, grads = nn.value_and_grad(loss_fn)(model)
         >>> grads, norm = nn.utils.clip_grad_norm_(grads, max_norm=1.0)   # functional
-        >>> grads.accumulate(); nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # torch style
+        >>> round(float(norm), 4), round(float(grads["bias"][0]), 4)
+        (20.0, 0.5)
+        >>> grads.accumulate()                                           # torch style: .grad in place
+        >>> round(float(nn.utils.clip_grad_norm_(model.parameters(), 1.0)), 4)
+        1.0
     """
     if _is_grads(parameters):
         total = _total_norm(_grad_values(parameters), float(norm_type), error_if_nonfinite)
@@ -231,7 +242,11 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None):
         foreach: ignored.
 
     Example:
+        >>> model = nn.Linear(3, 1)
+        >>> grads = nn.grad(lambda m: 10 * m(jnp.ones((1, 3))).sum())(model)
         >>> grads = nn.utils.clip_grad_value_(grads, 0.5)
+        >>> grads["weight"]
+        Array([[0.5, 0.5, 0.5]], dtype=float32)
     """
     clip_value = float(clip_value)
     if _is_grads(parameters):

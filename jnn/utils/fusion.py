@@ -35,7 +35,12 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
         ``fused(x)`` in eval mode.
 
     Example:
+        >>> conv, bn = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)
+        >>> _ = bn(conv(nn.randn(8, 3, 5, 5)))         # training: running statistics move
         >>> fused = nn.utils.fuse_conv_bn_eval(conv.eval(), bn.eval())
+        >>> x = nn.randn(1, 3, 5, 5)
+        >>> bool(jnp.allclose(fused(x), bn(conv(x)), atol=1e-5))
+        True
     """
     if conv.training or bn.training:
         raise AssertionError("Fusion only for eval!")
@@ -69,8 +74,11 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
         each requires grad when the corresponding input was a Parameter requiring grad.
 
     Example:
+        >>> conv, bn = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)
         >>> w, b = nn.utils.fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean,
         ...                                      bn.running_var, bn.eps, bn.weight, bn.bias)
+        >>> w.shape, b.shape
+        ((4, 3, 3, 3), (4,))
     """
     w_grad, b_grad = _requires_grad(conv_w), _requires_grad(conv_b)
     conv_w, conv_b = _arr(conv_w), _arr(conv_b)
@@ -103,7 +111,12 @@ def fuse_linear_bn_eval(linear, bn):
         A deep copy of ``linear`` with fused parameters.
 
     Example:
+        >>> lin, bn = nn.Linear(3, 4), nn.BatchNorm1d(4)
+        >>> _ = bn(lin(nn.randn(8, 3)))                # training: running statistics move
         >>> fused = nn.utils.fuse_linear_bn_eval(lin.eval(), bn.eval())
+        >>> x = nn.randn(2, 3)
+        >>> bool(jnp.allclose(fused(x), bn(lin(x)), atol=1e-5))
+        True
     """
     if linear.training or bn.training:
         raise AssertionError("Fusion only for eval!")
@@ -136,7 +149,11 @@ def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w
         ``(Parameter(fused_w), Parameter(fused_b))``.
 
     Example:
-        >>> w, b = nn.utils.fuse_linear_bn_weights(lin.weight, lin.bias, rm, rv, 1e-5, g, beta)
+        >>> lin, bn = nn.Linear(3, 4), nn.BatchNorm1d(4)
+        >>> w, b = nn.utils.fuse_linear_bn_weights(lin.weight, lin.bias, bn.running_mean,
+        ...                                        bn.running_var, bn.eps, bn.weight, bn.bias)
+        >>> w.shape, b.shape
+        ((4, 3), (4,))
     """
     w_grad, b_grad = _requires_grad(linear_w), _requires_grad(linear_b)
     linear_w, linear_b = _arr(linear_w), _arr(linear_b)

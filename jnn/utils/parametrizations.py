@@ -174,9 +174,10 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
         ``parametrizations.<name>.0.base``.
 
     Example:
-        >>> m = P.orthogonal(nn.Linear(20, 40))
+        >>> m = nn.utils.parametrizations.orthogonal(nn.Linear(20, 40))
         >>> Q = m.weight
-        >>> jnp.allclose(Q.T @ Q, jnp.eye(20), atol=1e-5)
+        >>> Q.shape, bool(jnp.allclose(Q.T @ Q, jnp.eye(20), atol=1e-5))
+        ((40, 20), True)
     """
     weight = getattr(module, name, None)
     if not (isinstance(weight, Parameter) or is_array(weight)):

@@ -48,8 +48,12 @@ def cached():
     each parametrization is then evaluated once. The cache is emptied on exit.
 
     Example:
-        >>> with nn.utils.parametrize.cached():
-        ...     out = model(x)
+        >>> m = nn.utils.parametrizations.orthogonal(nn.Linear(4, 4))
+        >>> x = jnp.ones((2, 4))
+        >>> with nn.utils.parametrize.cached():     # the orthogonal weight is computed once
+        ...     out = m(m(x))
+        >>> out.shape
+        (2, 4)
     """
     global _cache, _cache_enabled
     _cache_enabled += 1
@@ -295,8 +299,12 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
         >>> class Symmetric(nn.Module):
         ...     def forward(self, X):
         ...         return jnp.triu(X) + jnp.triu(X, 1).T
+        >>> from jnn.utils import parametrize as P
         >>> m = nn.Linear(5, 5)
         >>> P.register_parametrization(m, "weight", Symmetric())
+        ParametrizedLinear(...)
+        >>> bool(jnp.array_equal(m.weight, m.weight.T))
+        True
         >>> list(m.state_dict())
         ['bias', 'parametrizations.weight.original']
     """
@@ -391,7 +399,12 @@ def remove_parametrizations(module: Module, tensor_name: str,
         ``module`` (its original class restored when nothing is parametrized any more).
 
     Example:
-        >>> P.remove_parametrizations(m, "weight")
+        >>> from jnn.utils import parametrize as P
+        >>> m = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3))
+        >>> P.remove_parametrizations(m, "weight")   # keeps the orthogonal value as a plain weight
+        Linear(in_features=3, out_features=3, bias=True)
+        >>> list(m.state_dict())
+        ['bias', 'weight']
     """
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")

@@ -412,8 +412,10 @@ def identity(module, name):
     """Apply a mask of ones to ``module.<name>`` (sets up the pruning machinery only).
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.identity(nn.Linear(2, 3), "bias")
         >>> m.bias_mask
+        Array([1., 1., 1.], dtype=float32)
     """
     Identity.apply(module, name)
     return module
@@ -423,7 +425,10 @@ def random_unstructured(module, name, amount):
     """Prune ``amount`` (fraction or count) random entries of ``module.<name>``.
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.random_unstructured(nn.Linear(2, 3), "weight", amount=1)
+        >>> int((m.weight == 0).sum())                      # one of the six entries
+        1
     """
     RandomUnstructured.apply(module, name, amount)
     return module
@@ -434,6 +439,7 @@ def l1_unstructured(module, name, amount, importance_scores=None):
     absolute value (or smallest ``importance_scores``).
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.l1_unstructured(nn.Linear(2, 3), "weight", amount=0.2)
         >>> m.state_dict().keys()
         odict_keys(['bias', 'weight_orig', 'weight_mask'])
@@ -446,7 +452,10 @@ def random_structured(module, name, amount, dim):
     """Prune ``amount`` random channels of ``module.<name>`` along ``dim``.
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.random_structured(nn.Linear(5, 3), "weight", amount=1, dim=1)
+        >>> int((m.weight == 0).all(axis=0).sum())          # one input column zeroed
+        1
     """
     RandomStructured.apply(module, name, amount, dim)
     return module
@@ -457,7 +466,10 @@ def ln_structured(module, name, amount, n, dim, importance_scores=None):
     ``n``-norm.
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.ln_structured(nn.Linear(5, 3), "weight", amount=0.3, n=2, dim=0)
+        >>> int((m.weight == 0).all(axis=1).sum())          # round(0.3 * 3) = 1 output row
+        1
     """
     LnStructured.apply(module, name, amount, n, dim, importance_scores=importance_scores)
     return module
@@ -474,8 +486,12 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
         **kwargs: the method's arguments (e.g. ``amount=0.2``).
 
     Example:
+        >>> from jnn.utils import prune
+        >>> net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
         >>> prune.global_unstructured([(net[0], "weight"), (net[2], "weight")],
         ...                           pruning_method=prune.L1Unstructured, amount=0.2)
+        >>> int((net[0].weight == 0).sum() + (net[2].weight == 0).sum())   # round(0.2 * 24)
+        5
     """
     if not isinstance(parameters, Iterable):
         raise TypeError("global_unstructured(): parameters is not an Iterable")
@@ -511,7 +527,10 @@ def custom_from_mask(module, name, mask):
     """Prune ``module.<name>`` with the given ``mask`` (0 = pruned).
 
     Example:
+        >>> from jnn.utils import prune
         >>> m = prune.custom_from_mask(nn.Linear(5, 3), "bias", mask=jnp.array([0, 1, 0]))
+        >>> (m.bias == 0).tolist()
+        [True, False, True]
     """
     CustomFromMask.apply(module, name, mask)
     return module
@@ -521,7 +540,12 @@ def remove(module, name):
     """Make the pruning of ``module.<name>`` permanent (drop ``_orig``/``_mask`` and the hook).
 
     Example:
+        >>> from jnn.utils import prune
+        >>> m = prune.l1_unstructured(nn.Linear(2, 3), "weight", amount=0.5)
         >>> prune.remove(m, "weight")
+        Linear(in_features=2, out_features=3, bias=True)
+        >>> list(m.state_dict()), int((m.weight == 0).sum())
+        (['bias', 'weight'], 3)
     """
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
@@ -536,6 +560,7 @@ def is_pruned(module) -> bool:
     """Whether any submodule of ``module`` has a pruning hook.
 
     Example:
+        >>> from jnn.utils import prune
         >>> prune.is_pruned(nn.Linear(2, 3))
         False
     """

@@ -18,7 +18,10 @@ def functional_call(module, parameters_and_buffers, args: Any = None,
     Emits torch's ``FutureWarning`` and forwards to :func:`jnn.functional_call`.
 
     Example:
-        >>> out = nn.utils.stateless.functional_call(model, {"weight": w}, (x,))
+        >>> model, x = nn.Linear(3, 2), jnp.ones((1, 3))
+        >>> out = nn.utils.stateless.functional_call(model, {"weight": jnp.zeros((2, 3))}, (x,))
+        >>> bool(jnp.allclose(out, model.bias))
+        True
     """
     warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 "
                   "and will be removed in a future version of PyTorch. Please use "

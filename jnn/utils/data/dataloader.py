@@ -191,9 +191,13 @@ class DataLoader:
     ``len(loader)`` is the number of batches; ``tqdm(loader)`` shows progress.
 
     Example:
-        >>> loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
-        >>> for xb, yb in loader:
-        ...     loss = train_step(model, opt, xb, yb)
+        >>> from jnn.utils.data import TensorDataset
+        >>> x, y = jnp.arange(10.0).reshape(5, 2), jnp.arange(5)
+        >>> loader = DataLoader(TensorDataset(x, y), batch_size=2, shuffle=True)
+        >>> [(xb.shape, yb.shape) for xb, yb in loader]
+        [((2, 2), (2,)), ((2, 2), (2,)), ((1, 2), (1,))]
+        >>> sorted(int(i) for _, yb in loader for i in yb)   # every sample once per epoch
+        [0, 1, 2, 3, 4]
 
     Differences from PyTorch:
         Workers are threads; ``multiprocessing_context`` is accepted and ignored. The shuffle
