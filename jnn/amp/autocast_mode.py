@@ -165,9 +165,12 @@ class autocast:
         ValueError: an unknown ``device_type``, or a ``dtype`` autocast does not support.
 
     Example:
+        >>> model, x, t = nn.Linear(4, 2), jnp.ones((3, 4)), jnp.zeros((3, 2))
         >>> with nn.autocast("cpu", dtype=jnp.bfloat16):
-        ...     y = model(x)          # Linear/conv in bfloat16
-        ...     loss = F.mse_loss(y, t)   # in float32
+        ...     y = model(x)                 # Linear runs in bfloat16
+        ...     loss = F.mse_loss(y, t)      # losses in float32
+        >>> y.dtype, loss.dtype
+        (dtype(bfloat16), dtype('float32'))
 
     Differences from PyTorch:
         * Only jnn's kernels autocast (``jnn.functional``, layers, ``nn.matmul`` ...); plain

@@ -162,8 +162,10 @@ def shard_batch(batch, mesh: Optional[Mesh] = None, axis_name: Optional[str] = N
         The same structure of ``jax.Array`` sharded ``PartitionSpec(axis_name)``.
 
     Example:
-        >>> x, y = jnn.distributed.shard_batch((x, y), mesh)
-        >>> loss = train_step(model, opt, x, y)
+        >>> mesh = jax.make_mesh((len(jax.devices()),), ("fsdp",))
+        >>> x, y = jnn.distributed.shard_batch((jnp.ones((8, 4)), jnp.zeros(8)), mesh)
+        >>> x.shape, tuple(x.sharding.spec)
+        ((8, 4), ('fsdp',))
     """
     mesh, axis_name = _check_mesh(mesh, axis_name)
     sharding = NamedSharding(mesh, PartitionSpec(axis_name))
@@ -195,8 +197,9 @@ def placements(module: Module) -> dict:
         placed with a ``NamedSharding``.
 
     Example:
-        >>> jnn.distributed.placements(nn.fully_shard(nn.Linear(4, 8)))
-        {'weight': PartitionSpec('fsdp',), 'bias': PartitionSpec('fsdp',)}
+        >>> specs = jnn.distributed.placements(nn.fully_shard(nn.Linear(4, 8)))
+        >>> {name: tuple(spec) for name, spec in specs.items()}
+        {'weight': ('fsdp',), 'bias': ('fsdp',)}
     """
     out = {}
     for name, value in (*module.named_parameters(), *module.named_buffers()):
@@ -268,11 +271,19 @@ def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
         ``shape[0] / mesh.shape[axis_name]`` rows of a sharded one.
 
     Example:
-        >>> mesh = jax.make_mesh((8,), ("fsdp",))
-        >>> model = nn.fully_shard(MyModel(), mesh=mesh)
+        >>> mesh = jax.make_mesh((len(jax.devices()),), ("fsdp",))
+        >>> model = nn.fully_shard(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)),
+        ...                        mesh=mesh)
         >>> opt = optim.Adam(model.parameters())       # moments follow the shardings
-        >>> step = nn.jit(train_step)                  # the same step as on one device
-        >>> loss = step(model, opt, *jnn.distributed.shard_batch((x, y), mesh))
+        >>> @nn.jit                                    # the same step as on one device
+        ... def step(model, opt, x, y):
+        ...     loss, grads = nn.value_and_grad(lambda m: F.mse_loss(m(x)[:, 0], y))(model)
+        ...     opt.step(grads)
+        ...     return loss
+        >>> x, y = jnn.distributed.shard_batch((jnp.ones((8, 4)), jnp.zeros(8)), mesh)
+        >>> loss = step(model, opt, x, y)
+        >>> model[0].weight.shape                      # the global shape, split over the mesh
+        (8, 4)
 
     Differences from PyTorch:
         * No ``FSDPModule`` class swap, no ``unshard()``/``reshard()``, no per-layer

@@ -83,6 +83,7 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         The vectorised function.
 
     Example:
+        >>> from jnn import func
         >>> func.vmap(lambda a, b: a @ b, in_dims=(0, None))(jnp.ones((5, 3)), jnp.ones(3)).shape
         (5,)
     """
@@ -108,6 +109,7 @@ def grad(func: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callabl
         ``(gradient, aux)`` with ``has_aux``.
 
     Example:
+        >>> from jnn import func
         >>> func.grad(lambda p: (p["w"] ** 2).sum())({"w": jnp.ones(2)})["w"].tolist()
         [2.0, 2.0]
     """
@@ -149,7 +151,12 @@ def jacrev(func: Callable, argnums: ArgNums = 0, *, has_aux: bool = False,
     parameters) a dict of Jacobians, each of shape ``output.shape + param.shape``.
 
     Example:
+        >>> from jnn import func
+        >>> model, x = nn.Linear(3, 2), jnp.ones((4, 3))
+        >>> params = dict(model.named_parameters())
         >>> jac = func.jacrev(lambda p: func.functional_call(model, p, (x,)))(params)
+        >>> jac["weight"].shape, jac["bias"].shape
+        ((4, 2, 2, 3), (4, 2, 2))
     """
     return jax.jacrev(_pure(func), argnums=_check_argnums("jacrev", argnums), has_aux=has_aux)
 
@@ -178,9 +185,14 @@ def stack_module_state(models: Sequence[Module]) -> tuple:
             names.
 
     Example:
+        >>> from jnn import func
+        >>> models = [nn.Linear(3, 2) for _ in range(5)]
         >>> params, buffers = func.stack_module_state(models)
+        >>> base, x = models[0], jnp.ones((4, 3))
         >>> out = func.vmap(lambda p, b, x: func.functional_call(base, (p, b), (x,)),
         ...                 in_dims=(0, 0, None))(params, buffers, x)
+        >>> params["weight"].shape, out.shape
+        ((5, 2, 3), (5, 4, 2))
     """
     models = list(models)
     if not models:

@@ -109,10 +109,16 @@ def checkpoint(function: Callable, *args, use_reentrant: Optional[bool] = None,
         ``function``'s output (Parameters in it as arrays).
 
     Example:
+        >>> from jnn.utils.checkpoint import checkpoint
+        >>> model = nn.ModuleDict({"block": nn.Sequential(nn.Linear(4, 8), nn.Tanh()),
+        ...                        "head": nn.Linear(8, 1)})
+        >>> x = jnp.ones((2, 4))
         >>> def loss_fn(m):
-        ...     h = checkpoint(m.block, x, use_reentrant=False)
-        ...     return m.head(h).sum()
+        ...     h = checkpoint(m["block"], x, use_reentrant=False)   # recomputed in backward
+        ...     return m["head"](h).sum()
         >>> loss, grads = nn.value_and_grad(loss_fn)(model)
+        >>> grads["block.0.weight"].shape
+        (8, 4)
 
     Differences from PyTorch:
         * BatchNorm running statistics (and any other state the function updates) are
@@ -152,7 +158,11 @@ def checkpoint_sequential(functions, segments: int, input, use_reentrant: Option
         The output of the last function.
 
     Example:
-        >>> out = checkpoint_sequential(model, 2, x, use_reentrant=False)
+        >>> from jnn.utils.checkpoint import checkpoint_sequential
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU())
+        >>> out = checkpoint_sequential(model, 2, jnp.ones((2, 4)), use_reentrant=False)
+        >>> out.shape
+        (2, 8)
 
     Differences from PyTorch: as :func:`checkpoint`.
     """
