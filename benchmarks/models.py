@@ -192,6 +192,8 @@ def _data(name, rng):
                 rng.integers(0, 10, 32))
     if name == "lstm":
         return rng.standard_normal((64, 32, 256)).astype(np.float32), rng.integers(0, 10, 32)
+    if channels_last:
+        return None
     if name == "lenet":
         return rng.standard_normal((32, 1, 32, 32)).astype(np.float32), rng.integers(0, 10, 32)
     if name == "transformer":
@@ -211,35 +213,49 @@ TITLES = {"resnet18": "ResNet-18 CIFAR, batch 32", "lstm": "2-layer LSTM h256 T6
 
 # -- hand-written pure-JAX floors (torch layouts, torch's maths) ---------------------------------
 
-def _pure_floor(name):
-    """``loss(params, buffers, x, y) -> (loss, new_buffers)`` written in plain JAX, or None."""
+def _pure_floor(name, channels_last=False):
+    """``loss(params, buffers, x, y) -> (loss, new_buffers)`` written in plain JAX, or None.
+
+    ``channels_last`` (ResNet-18 only): the same maths with activations in NHWC inside the
+    step (the input is transposed once at the start; weights stay OIHW, parameters and buffers
+    keep torch's layout): what carrying channels-last through the network could gain at most.
+    """
     import jax
     import jax.numpy as jnp
 
     def ce(logits, y):
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], 1))
 
+    data = "NHWC" if channels_last else "NCHW"
+    caxis = 3 if channels_last else 1
+    spatial = (1, 2) if channels_last else (2, 3)
+
     def conv(x, w, stride=1, pad=0):
         return jax.lax.conv_general_dilated(x, w, (stride, stride), [(pad, pad)] * 2,
-                                            dimension_numbers=("NCHW", "OIHW", "NCHW"))
+                                            dimension_numbers=(data, "OIHW", data))
+
+    def per_channel(v):
+        return v.reshape((1, 1, 1, -1) if channels_last else (1, -1, 1, 1))
 
     def linear(p, prefix, x):
         return x @ p[prefix + ".weight"].T + p[prefix + ".bias"]
 
     if name == "resnet18":
         def bn(p, b, prefix, x, new):
-            mean = x.mean((0, 2, 3))
-            var = x.var((0, 2, 3))
-            n = x.size // x.shape[1]
+            axes = (0,) + spatial
+            mean = x.mean(axes)
+            var = x.var(axes)
+            n = x.size // x.shape[caxis]
             new[prefix + ".running_mean"] = 0.9 * b[prefix + ".running_mean"] + 0.1 * mean
             new[prefix + ".running_var"] = (0.9 * b[prefix + ".running_var"]
                                             + 0.1 * var * n / (n - 1))
             inv = jax.lax.rsqrt(var + 1e-5) * p[prefix + ".weight"]
-            return ((x - mean[None, :, None, None]) * inv[None, :, None, None]
-                    + p[prefix + ".bias"][None, :, None, None])
+            return (x - per_channel(mean)) * per_channel(inv) + per_channel(p[prefix + ".bias"])
 
         def loss(p, b, x, y):
             new = {}
+            if channels_last:
+                x = x.transpose(0, 2, 3, 1)
             x = jax.nn.relu(bn(p, b, "bn1", conv(x, p["conv1.weight"], 1, 1), new))
             inplanes = 64
             for li, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2))):
@@ -254,10 +270,12 @@ def _pure_floor(name):
                                conv(x, p[pre + "shortcut.0.weight"], s, 0), new)
                     x = jax.nn.relu(out + x)
                     inplanes = planes
-            x = x.mean((2, 3))
+            x = x.mean(spatial)
             return ce(linear(p, "fc", x), y), new
         return loss
 
+    if channels_last:
+        return None
     if name == "lenet":
         def pool(x):
             return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2),
@@ -365,33 +383,10 @@ def bench(name, rounds, reps, compiler_options, eager):
 
     candidates = {"torch": t_step, "jnn": j_step}
     first = {}
-    loss_fn = _pure_floor(name)
-    if loss_fn is not None:
-        pnames = [k for k, _ in tmod.named_parameters()]
-        params = {k: jnp.asarray(state[k]) for k in pnames}
-        buffers = {k: jnp.asarray(v) for k, v in state.items()
-                   if k not in params and "num_batches" not in k}
-        pure = {"p": params, "m": jax.tree.map(jnp.zeros_like, params), "b": buffers}
-
-        @jax.jit
-        def pure_step(p, m, b, x, y):
-            (loss, new_b), g = jax.value_and_grad(loss_fn, has_aux=True)(p, b, x, y)
-            m = jax.tree.map(lambda m_, g_: MOMENTUM * m_ + g_, m, g)
-            p = jax.tree.map(lambda p_, m_: p_ - LR * m_, p, m)
-            return p, m, {**b, **new_b}, loss
-
-        if compiler_options:
-            compiled = pure_step.lower(pure["p"], pure["m"], pure["b"], jx, jy).compile(
-                compiler_options)
-        else:
-            compiled = pure_step
-
-        def p_step():
-            pure["p"], pure["m"], pure["b"], loss = compiled(pure["p"], pure["m"], pure["b"],
-                                                             jx, jy)
-            return _block(loss)
-
-        candidates["pure JAX"] = p_step
+    for label, channels_last in (("pure JAX", False), ("pure JAX NHWC", True)):
+        loss_fn = _pure_floor(name, channels_last)
+        if loss_fn is not None:
+            candidates[label] = _pure_step(loss_fn, tmod, state, jx, jy, compiler_options)
 
     losses = {}
     for cname, fn in candidates.items():
@@ -418,6 +413,9 @@ def bench(name, rounds, reps, compiler_options, eager):
         row["pure/torch"] = _ratios(times, "pure JAX", "torch")
         print(f"  jnn / pure JAX:      {_fmt(row['jnn/pure'])}")
         print(f"  pure JAX / torch:    {_fmt(row['pure/torch'])}")
+    if "pure JAX NHWC" in candidates:
+        row["nhwc/pure"] = _ratios(times, "pure JAX NHWC", "pure JAX")
+        print(f"  pure JAX NHWC / pure JAX (NCHW): {_fmt(row['nhwc/pure'])}")
 
     if eager:
         tmod.eval()
@@ -440,6 +438,38 @@ def bench(name, rounds, reps, compiler_options, eager):
               f"{statistics.median(et['torch']) * 1e3:.1f} jnn {statistics.median(et['jnn']) * 1e3:.1f};"
               f" jnn / torch {_fmt(row['eager'])}")
     return row
+
+
+def _pure_step(loss_fn, tmod, state, jx, jy, compiler_options):
+    """A jitted SGD-with-momentum step of a pure-JAX floor, starting from torch's weights."""
+    import jax
+    import jax.numpy as jnp
+
+    pnames = [k for k, _ in tmod.named_parameters()]
+    params = {k: jnp.asarray(state[k]) for k in pnames}
+    buffers = {k: jnp.asarray(v) for k, v in state.items()
+               if k not in params and "num_batches" not in k}
+    pure = {"p": params, "m": jax.tree.map(jnp.zeros_like, params), "b": buffers}
+
+    @jax.jit
+    def pure_step(p, m, b, x, y):
+        (loss, new_b), g = jax.value_and_grad(loss_fn, has_aux=True)(p, b, x, y)
+        m = jax.tree.map(lambda m_, g_: MOMENTUM * m_ + g_, m, g)
+        p = jax.tree.map(lambda p_, m_: p_ - LR * m_, p, m)
+        return p, m, {**b, **new_b}, loss
+
+    if compiler_options:
+        compiled = pure_step.lower(pure["p"], pure["m"], pure["b"], jx, jy).compile(
+            compiler_options)
+    else:
+        compiled = pure_step
+
+    def p_step():
+        pure["p"], pure["m"], pure["b"], loss = compiled(pure["p"], pure["m"], pure["b"],
+                                                         jx, jy)
+        return _block(loss)
+
+    return p_step
 
 
 REPS = {"resnet18": 1, "lstm": 2, "lenet": 20, "transformer": 3, "gpt": 3}
