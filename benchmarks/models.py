@@ -192,8 +192,6 @@ def _data(name, rng):
                 rng.integers(0, 10, 32))
     if name == "lstm":
         return rng.standard_normal((64, 32, 256)).astype(np.float32), rng.integers(0, 10, 32)
-    if channels_last:
-        return None
     if name == "lenet":
         return rng.standard_normal((32, 1, 32, 32)).astype(np.float32), rng.integers(0, 10, 32)
     if name == "transformer":
