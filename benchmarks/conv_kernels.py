@@ -15,16 +15,17 @@ Times are the minimum of a few calls, in ms. The machine is shared: compare with
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                            " intra_op_parallelism_threads=1")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from jax import lax  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
 
 # (in channels, out channels, spatial size, stride, kernel)
 SHAPES = [(3, 64, 32, 1, 3), (64, 64, 32, 1, 3), (64, 128, 32, 2, 3), (64, 128, 32, 2, 1),
@@ -79,16 +80,16 @@ def main():
             f = conv(dn, stride, pad)
             g = jnp.ones_like(f(xx, ww))
             fwd = jax.jit(f)
-            dx = jax.jit(lambda x_, w_, g_: jax.vjp(lambda a: f(a, w_), x_)[1](g_)[0])
-            dw = jax.jit(lambda x_, w_, g_: jax.vjp(lambda b: f(x_, b), w_)[1](g_)[0])
+            dx = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda a: f(a, w_), x_)[1](g_)[0])
+            dw = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda b: f(x_, b), w_)[1](g_)[0])
             cells.append(f"{label} {best_ms(fwd, xx, ww):.1f} / {best_ms(dx, xx, ww, g):.1f} / "
                          f"{best_ms(dw, xx, ww, g):.1f}")
         f = conv(("NCHW", "OIHW", "NCHW"), stride, pad)
         g = jnp.asarray(rng.standard_normal(f(x, w).shape), jnp.float32)
-        dw = jax.jit(lambda x_, g_: jax.vjp(lambda b: f(x_, b), w)[1](g_)[0])
-        no_ynn = dw.lower(x, g).compile({"xla_cpu_experimental_ynn_fusion_type": ""})
-        taps = jax.jit(lambda x_, g_: weight_grad_taps(x_, g_, stride, pad, k))
-        cells.append(f"weight grad: YNNPACK off {best_ms(no_ynn, x, g):.1f}, per-tap matmuls "
+        dw = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda b: f(x_, b), w_)[1](g_)[0])
+        no_ynn = dw.lower(x, w, g).compile({"xla_cpu_experimental_ynn_fusion_type": ""})
+        taps = jax.jit(functools.partial(weight_grad_taps, stride=stride, pad=pad, k=k))
+        cells.append(f"weight grad: YNNPACK off {best_ms(no_ynn, x, w, g):.1f}, per-tap matmuls "
                      f"{best_ms(taps, x, g):.1f}")
         print(f"{cin:3d}->{cout:3d} {size:2d}x{size:<2d} s{stride} k{k}: " + " | ".join(cells),
               flush=True)

@@ -51,7 +51,7 @@ if __name__ == "__main__":
                                    " --xla_cpu_multi_thread_eigen=false"
                                    " intra_op_parallelism_threads=1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 # Import jnn from this checkout (benchmarks/..), not from wherever it is installed.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -255,7 +255,6 @@ def _pure_floor(name, channels_last=False):
             if channels_last:
                 x = x.transpose(0, 2, 3, 1)
             x = jax.nn.relu(bn(p, b, "bn1", conv(x, p["conv1.weight"], 1, 1), new))
-            inplanes = 64
             for li, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2))):
                 for bi in range(2):
                     pre = f"layer{li + 1}.{bi}."
@@ -267,7 +266,6 @@ def _pure_floor(name, channels_last=False):
                         x = bn(p, b, pre + "shortcut.1",
                                conv(x, p[pre + "shortcut.0.weight"], s, 0), new)
                     x = jax.nn.relu(out + x)
-                    inplanes = planes
             x = x.mean(spatial)
             return ce(linear(p, "fc", x), y), new
         return loss
@@ -342,9 +340,9 @@ def _fmt(rs):
 
 
 def bench(name, rounds, reps, compiler_options, eager):
-    import jax
     import jax.numpy as jnp
     import torch
+
     import jnn
     from jnn import optim
 
@@ -402,8 +400,8 @@ def bench(name, rounds, reps, compiler_options, eager):
     times = _interleaved(candidates, rounds, reps)
     row = {"first": first, "times": {k: statistics.median(v) for k, v in times.items()},
            "jnn/torch": _ratios(times, "jnn", "torch")}
-    print(f"  first call (s):  " + "  ".join(f"{k} {v:.2f}" for k, v in first.items()))
-    print(f"  step (ms, median): " +
+    print("  first call (s):  " + "  ".join(f"{k} {v:.2f}" for k, v in first.items()))
+    print("  step (ms, median): " +
           "  ".join(f"{k} {v * 1e3:.1f}" for k, v in row["times"].items()))
     print(f"  jnn / torch:         {_fmt(row['jnn/torch'])}")
     if "pure JAX" in candidates:
@@ -433,7 +431,8 @@ def bench(name, rounds, reps, compiler_options, eager):
         et = _interleaved({"torch": t_fwd, "jnn": j_fwd}, rounds, reps)
         row["eager"] = _ratios(et, "jnn", "torch")
         print(f"  eager forward (eval): first jnn call {row['eager first']:.2f} s; ms torch "
-              f"{statistics.median(et['torch']) * 1e3:.1f} jnn {statistics.median(et['jnn']) * 1e3:.1f};"
+              f"{statistics.median(et['torch']) * 1e3:.1f} "
+              f"jnn {statistics.median(et['jnn']) * 1e3:.1f};"
               f" jnn / torch {_fmt(row['eager'])}")
     return row
 
@@ -504,7 +503,8 @@ def main():
         pure = f"{statistics.median(row['jnn/pure']):.2f}" if "jnn/pure" in row else "-"
         f = row["first"]
         firsts = " / ".join(f"{f[k]:.1f}" if k in f else "-" for k in ("jnn", "pure JAX", "torch"))
-        cells = f"| {TITLES[name]} | {statistics.median(row['jnn/torch']):.2f} | {pure} | {firsts} |"
+        ratio = statistics.median(row["jnn/torch"])
+        cells = f"| {TITLES[name]} | {ratio:.2f} | {pure} | {firsts} |"
         if "eager" in row:
             cells += f" {statistics.median(row['eager']):.2f} |"
         print(cells)

@@ -15,13 +15,15 @@ import jnn.functional as F
 
 # (fn, input shape, weight shape, kwargs)
 CASES = [
-    ("conv1d", (2, 4, 7), (6, 2, 3), dict(groups=2, stride=2, padding=1)),       # grouped, strided
-    ("conv1d", (2, 3, 6), (3, 1, 3), dict(groups=3, padding=1)),                 # depthwise
-    ("conv2d", (2, 3, 5, 5), (4, 3, 1, 1), dict(stride=2)),                      # 1x1 strided
-    ("conv2d", (2, 4, 5, 5), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1)),  # depthwise x2
-    ("conv2d", (1, 4, 6, 6), (4, 2, 3, 3), dict(groups=2, dilation=2, padding=2)),
-    ("conv3d", (1, 2, 4, 4, 4), (2, 1, 2, 2, 2), dict(groups=2, stride=(1, 2, 1))),  # depthwise
-    ("conv3d", (1, 2, 4, 4, 4), (3, 2, 1, 1, 1), dict()),                            # 1x1x1
+    # grouped, strided
+    ("conv1d", (2, 4, 7), (6, 2, 3), {"groups": 2, "stride": 2, "padding": 1}),
+    ("conv1d", (2, 3, 6), (3, 1, 3), {"groups": 3, "padding": 1}),  # depthwise
+    ("conv2d", (2, 3, 5, 5), (4, 3, 1, 1), {"stride": 2}),  # 1x1 strided
+    # depthwise x2
+    ("conv2d", (2, 4, 5, 5), (8, 1, 3, 3), {"groups": 4, "stride": 2, "padding": 1}),
+    ("conv2d", (1, 4, 6, 6), (4, 2, 3, 3), {"groups": 2, "dilation": 2, "padding": 2}),
+    ("conv3d", (1, 2, 4, 4, 4), (2, 1, 2, 2, 2), {"groups": 2, "stride": (1, 2, 1)}),  # depthwise
+    ("conv3d", (1, 2, 4, 4, 4), (3, 2, 1, 1, 1), {}),  # 1x1x1
 ]
 
 
