@@ -313,6 +313,14 @@ def _pure_floor(name, channels_last=False):
 
 # -- timing --------------------------------------------------------------------------------------
 
+_COMPILES = [0]  # XLA compilations so far, counted by the listener main() registers
+
+
+def _count_compiles(event, duration, **kwargs):
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES[0] += 1
+
+
 def _block(value):
     import jax
     jax.block_until_ready(value)
@@ -395,8 +403,10 @@ def bench(name, rounds, reps, compiler_options, eager):
           "  ".join(f"{k} {v:.6f}" for k, v in losses.items()))
     if spread > 1e-4 * max(1.0, abs(losses["torch"])):
         raise SystemExit(f"{name}: first-step losses disagree: the implementations differ")
+    before = _COMPILES[0]
     for fn in candidates.values():  # a second call: must not compile again
         fn()
+    print(f"  XLA compilations on the second call (all candidates): {_COMPILES[0] - before}")
     times = _interleaved(candidates, rounds, reps)
     row = {"first": first, "times": {k: statistics.median(v) for k, v in times.items()},
            "jnn/torch": _ratios(times, "jnn", "torch")}
@@ -483,8 +493,10 @@ def main():
                         help="XLA options for the jnn and pure-JAX programs: k=v,k=v")
     args = parser.parse_args()
     import jax
+    import jax.monitoring
     import torch
     torch.set_num_threads(args.threads)
+    jax.monitoring.register_event_duration_secs_listener(_count_compiles)
     options = {}
     for item in filter(None, args.compiler_options.split(",")):
         key, value = item.split("=", 1)
