@@ -1,0 +1,99 @@
+"""Single-kernel timings behind the README's record of convolution levers (XLA:CPU, 1 thread).
+
+For the CIFAR ResNet-18 convolution shapes at batch 32, the forward, input-gradient and
+weight-gradient programs of ``lax.conv_general_dilated``:
+
+* in torch's layouts (NCHW data, OIHW weights) and channels-last (NHWC data with HWIO or OHWI
+  weights), each compiled alone: what carrying channels-last through a network could gain;
+* the weight gradient also compiled with YNNPACK off for that one program
+  (``xla_cpu_experimental_ynn_fusion_type=""``), and written as one matmul per kernel tap
+  (``einsum('nohw,nihw->oi')`` over shifted slices): candidates for a per-shape routing.
+
+Times are the minimum of a few calls, in ms. The machine is shared: compare within a row.
+
+    python benchmarks/conv_kernels.py
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                           " intra_op_parallelism_threads=1")
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+# (in channels, out channels, spatial size, stride, kernel)
+SHAPES = [(3, 64, 32, 1, 3), (64, 64, 32, 1, 3), (64, 128, 32, 2, 3), (64, 128, 32, 2, 1),
+          (128, 128, 16, 1, 3), (256, 256, 8, 1, 3), (512, 512, 4, 1, 3)]
+BATCH = 32
+
+
+def best_ms(fn, *args, reps=3):
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3
+
+
+def conv(dn, stride, pad):
+    return lambda x, w: lax.conv_general_dilated(x, w, (stride, stride), [(pad, pad)] * 2,
+                                                 dimension_numbers=dn)
+
+
+def weight_grad_taps(x, g, stride, pad, k):
+    """dw[o, i, a, b] = sum_{n,h,w} g[n, o, h, w] * x_pad[n, i, s*h + a, s*w + b]."""
+    xp = jnp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    ho, wo = g.shape[2:]
+    taps = []
+    for a in range(k):
+        for b in range(k):
+            piece = lax.slice(xp, (0, 0, a, b), xp.shape[:2] + (a + stride * (ho - 1) + 1,
+                                                                  b + stride * (wo - 1) + 1),
+                              (1, 1, stride, stride))
+            taps.append(jnp.einsum("nohw,nihw->oi", g, piece))
+    return jnp.stack(taps, -1).reshape(g.shape[1], x.shape[1], k, k)
+
+
+def main():
+    print(f"jax {jax.__version__}, batch {BATCH}, 1 thread; ms (forward / input grad / weight "
+          "grad)")
+    rng = np.random.default_rng(0)
+    for cin, cout, size, stride, k in SHAPES:
+        pad = k // 2
+        x = jnp.asarray(rng.standard_normal((BATCH, cin, size, size)), jnp.float32)
+        w = jnp.asarray(rng.standard_normal((cout, cin, k, k)) * 0.1, jnp.float32)
+        cells = []
+        layouts = [("NCHW/OIHW", ("NCHW", "OIHW", "NCHW"), x, w),
+                   ("NHWC/HWIO", ("NHWC", "HWIO", "NHWC"), x.transpose(0, 2, 3, 1),
+                    w.transpose(2, 3, 1, 0)),
+                   ("NHWC/OHWI", ("NHWC", "OHWI", "NHWC"), x.transpose(0, 2, 3, 1),
+                    w.transpose(0, 2, 3, 1))]
+        for label, dn, xx, ww in layouts:
+            f = conv(dn, stride, pad)
+            g = jnp.ones_like(f(xx, ww))
+            fwd = jax.jit(f)
+            dx = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda a: f(a, w_), x_)[1](g_)[0])
+            dw = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda b: f(x_, b), w_)[1](g_)[0])
+            cells.append(f"{label} {best_ms(fwd, xx, ww):.1f} / {best_ms(dx, xx, ww, g):.1f} / "
+                         f"{best_ms(dw, xx, ww, g):.1f}")
+        f = conv(("NCHW", "OIHW", "NCHW"), stride, pad)
+        g = jnp.asarray(rng.standard_normal(f(x, w).shape), jnp.float32)
+        dw = jax.jit(lambda x_, w_, g_, f=f: jax.vjp(lambda b: f(x_, b), w_)[1](g_)[0])
+        no_ynn = dw.lower(x, w, g).compile({"xla_cpu_experimental_ynn_fusion_type": ""})
+        taps = jax.jit(functools.partial(weight_grad_taps, stride=stride, pad=pad, k=k))
+        cells.append(f"weight grad: YNNPACK off {best_ms(no_ynn, x, w, g):.1f}, per-tap matmuls "
+                     f"{best_ms(taps, x, g):.1f}")
+        print(f"{cin:3d}->{cout:3d} {size:2d}x{size:<2d} s{stride} k{k}: " + " | ".join(cells),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
