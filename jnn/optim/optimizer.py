@@ -37,7 +37,6 @@ instead of silently running the old program.
 from __future__ import annotations
 
 import functools
-import math
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Optional
@@ -681,56 +680,6 @@ def _copy_array(value: Any, what: str) -> jax.Array:
     if type(value).__module__.startswith("torch"):
         return jnp.array(np.array(value.detach().cpu().numpy(), copy=True))
     return _to_array(value, what)
-
-
-def _pow(base, step):
-    """``base ** step`` for a step-count array; a Python-float ``base`` keeps its double-precision
-    logarithm (``0.999 ** t`` in float32 would lose digits that bias corrections need)."""
-    if isinstance(base, (int, float)):
-        if base == 0:
-            return jnp.zeros_like(step)
-        return jnp.exp(step * math.log(base))
-    return jnp.power(base, step)
-
-
-def _one_minus_pow(base, step):
-    """``1 - base ** step`` without cancellation (``-expm1(step * log(base))``)."""
-    if isinstance(base, (int, float)):
-        if base == 0:
-            return jnp.ones_like(step)
-        return -jnp.expm1(step * math.log(base))
-    return -jnp.expm1(step * jnp.log(base))
-
-
-def _count(step, p) -> jax.Array:
-    """A step count (torch's float32 ``state['step']``) in the parameter's precision: torch
-    computes bias corrections from ``step.item()``, a double, so in float64 a float32 count
-    would lose digits."""
-    return step.astype(jnp.promote_types(jnp.result_type(p), jnp.float32))
-
-
-def _step_zero(p) -> jax.Array:
-    """torch's ``state['step']``: a float32 scalar."""
-    return jnp.zeros((), jnp.float32)
-
-
-def _check_lr(lr) -> None:
-    if isinstance(lr, (jax.Array, np.ndarray)) and np.size(lr) != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-
-
-def _check_betas(betas) -> None:
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-
-
-def _check_nonneg(value, what: str) -> None:
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {what} value: {value}")
 
 
 class _TupleItems:
