@@ -14,8 +14,9 @@ from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_se
                      rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
                      set_rng_state, bernoulli, multinomial)
 from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
-from . import parallel
+from . import optim, parallel, serialization, utils
 from .parallel import DataParallel, pmap
+from .serialization import load, save
 from .summary import summary
 from . import tensor_functions
 from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
@@ -33,12 +34,3 @@ __all__ = [
     *_tensor_functions_all,
 ]
 
-
-def __getattr__(name):
-    # Subpackages that import optional pieces are loaded on first use.
-    import importlib
-    if name in ("optim", "utils", "serialization"):
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in ("save", "load"):
-        return getattr(importlib.import_module(f"{__name__}.serialization"), name)
-    raise AttributeError(f"module 'jnn' has no attribute {name!r}")

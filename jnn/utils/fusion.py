@@ -7,13 +7,10 @@ import copy
 import jax.numpy as jnp
 
 from ..parameter import Parameter
+from ._parametrize_common import as_array
 
 __all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights"]
-
-
-def _arr(x):
-    return None if x is None else jnp.asarray(x)
 
 
 def _requires_grad(x) -> bool:
@@ -73,8 +70,8 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
         ...                                      bn.running_var, bn.eps, bn.weight, bn.bias)
     """
     w_grad, b_grad = _requires_grad(conv_w), _requires_grad(conv_b)
-    conv_w, conv_b = _arr(conv_w), _arr(conv_b)
-    bn_rm, bn_rv, bn_w, bn_b = _arr(bn_rm), _arr(bn_rv), _arr(bn_w), _arr(bn_b)
+    conv_w, conv_b = as_array(conv_w), as_array(conv_b)
+    bn_rm, bn_rv, bn_w, bn_b = as_array(bn_rm), as_array(bn_rv), as_array(bn_w), as_array(bn_b)
     w_dtype = conv_w.dtype
     b_dtype = conv_b.dtype if conv_b is not None else w_dtype
     if conv_b is None:
@@ -139,8 +136,8 @@ def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w
         >>> w, b = nn.utils.fuse_linear_bn_weights(lin.weight, lin.bias, rm, rv, 1e-5, g, beta)
     """
     w_grad, b_grad = _requires_grad(linear_w), _requires_grad(linear_b)
-    linear_w, linear_b = _arr(linear_w), _arr(linear_b)
-    bn_rm, bn_rv, bn_w, bn_b = _arr(bn_rm), _arr(bn_rv), _arr(bn_w), _arr(bn_b)
+    linear_w, linear_b = as_array(linear_w), as_array(linear_b)
+    bn_rm, bn_rv, bn_w, bn_b = as_array(bn_rm), as_array(bn_rv), as_array(bn_w), as_array(bn_b)
     w_dtype = linear_w.dtype
     b_dtype = linear_b.dtype if linear_b is not None else w_dtype
     if linear_b is None:

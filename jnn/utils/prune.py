@@ -30,7 +30,7 @@ import numpy as np
 from ..parameter import Parameter
 from ..random import next_key
 from .convert_parameters import parameters_to_vector
-from .weight_norm import _del_derived, _remove_hook, _set_derived
+from ._parametrize_common import as_array, del_derived, set_derived
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "RandomStructured", "LnStructured", "CustomFromMask", "identity",
@@ -49,10 +49,6 @@ def _np(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _value(x):
-    return x._data if isinstance(x, Parameter) else jnp.asarray(x)
-
-
 class BasePruningMethod(ABC):
     """Abstract base of the pruning methods (``torch.nn.utils.prune.BasePruningMethod``).
 
@@ -64,7 +60,7 @@ class BasePruningMethod(ABC):
     _tensor_name = None
 
     def __call__(self, module, inputs):
-        _set_derived(module, self._tensor_name, self.apply_mask(module))
+        set_derived(module, self._tensor_name, self.apply_mask(module))
 
     @abstractmethod
     def compute_mask(self, t, default_mask):
@@ -74,8 +70,8 @@ class BasePruningMethod(ABC):
         """``<name>_orig * <name>_mask`` for ``module``."""
         if self._tensor_name is None:
             raise AssertionError(f"Module {module} has to be pruned")
-        mask = _value(getattr(module, self._tensor_name + "_mask"))
-        orig = _value(getattr(module, self._tensor_name + "_orig"))
+        mask = as_array(getattr(module, self._tensor_name + "_mask"))
+        orig = as_array(getattr(module, self._tensor_name + "_orig"))
         return mask.astype(orig.dtype) * orig
 
     @classmethod
@@ -96,7 +92,7 @@ class BasePruningMethod(ABC):
                 raise AssertionError(f"Avoid adding multiple pruning hooks to the same tensor "
                                      f"{name} of module {module}. Use a PruningContainer.")
             for k in hooks_to_remove:
-                _remove_hook(module._forward_pre_hooks, k)
+                del module._forward_pre_hooks[k]
             method = cls(*args, **kwargs)
             method._tensor_name = name
             if old_method is not None:
@@ -127,16 +123,16 @@ class BasePruningMethod(ABC):
             del module._parameters[name]
             default_mask = jnp.ones_like(orig._data)
         else:
-            default_mask = _value(getattr(module, name + "_mask"))
+            default_mask = as_array(getattr(module, name + "_mask"))
         try:
             mask = jnp.asarray(method.compute_mask(importance_scores, default_mask=default_mask))
             module.register_buffer(name + "_mask", mask)
-            _set_derived(module, name, method.apply_mask(module))
+            set_derived(module, name, method.apply_mask(module))
             module.register_forward_pre_hook(method)
         except Exception:
             if not isinstance(method, PruningContainer):
                 orig = getattr(module, name + "_orig")
-                _del_derived(module, name)
+                del_derived(module, name)
                 module.register_parameter(name, orig)
                 del module._parameters[name + "_orig"]
             raise
@@ -151,7 +147,7 @@ class BasePruningMethod(ABC):
                     f"{tuple(np.shape(importance_scores))} vs {tuple(np.shape(t))}")
         else:
             importance_scores = t
-        t = _value(t)
+        t = as_array(t)
         default_mask = default_mask if default_mask is not None else jnp.ones_like(t)
         return t * jnp.asarray(self.compute_mask(importance_scores, default_mask=default_mask))
 
@@ -162,7 +158,7 @@ class BasePruningMethod(ABC):
             raise AssertionError(f"Module {module} has to be pruned before pruning can be "
                                  "removed")
         weight = self.apply_mask(module)
-        _del_derived(module, self._tensor_name)
+        del_derived(module, self._tensor_name)
         orig = module._parameters[self._tensor_name + "_orig"]
         orig.data = weight
         del module._parameters[self._tensor_name + "_orig"]
@@ -400,7 +396,7 @@ class CustomFromMask(BasePruningMethod):
         if tuple(np.shape(default_mask)) != tuple(np.shape(self.mask)):
             raise AssertionError(f"default_mask shape {tuple(np.shape(default_mask))} must "
                                  f"match self.mask shape {tuple(np.shape(self.mask))}")
-        default_mask = jnp.asarray(_value(default_mask))
+        default_mask = jnp.asarray(as_array(default_mask))
         return default_mask * jnp.asarray(_np(self.mask)).astype(default_mask.dtype)
 
     @classmethod
@@ -488,7 +484,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
          for (module, name) in parameters])
     default_mask = parameters_to_vector(
         [getattr(module, name + "_mask", None) if hasattr(module, name + "_mask")
-         else jnp.ones_like(_value(getattr(module, name))) for (module, name) in parameters])
+         else jnp.ones_like(as_array(getattr(module, name))) for (module, name) in parameters])
     container = PruningContainer()
     container._tensor_name = "temp"
     method = pruning_method(**kwargs)
@@ -526,7 +522,7 @@ def remove(module, name):
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
             hook.remove(module)
-            _remove_hook(module._forward_pre_hooks, k)
+            del module._forward_pre_hooks[k]
             return module
     raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning "
                      "can be removed")

@@ -14,7 +14,7 @@ import collections.abc
 import concurrent.futures
 import itertools
 import threading
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
