@@ -6,21 +6,35 @@
 """
 from __future__ import annotations
 
-from . import functional, init, random
+from . import functional, init, optim, parallel, random, serialization, tensor_functions, utils
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
-from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
-from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_seed, normal,
-                     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
-                     set_rng_state, bernoulli, multinomial)
-from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
-from . import optim, parallel, serialization, utils
 from .parallel import DataParallel, pmap
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from .random import (
+                     Generator,
+                     bernoulli,
+                     fork_rng,
+                     get_rng_state,
+                     initial_seed,
+                     manual_seed,
+                     multinomial,
+                     normal,
+                     rand,
+                     rand_like,
+                     randint,
+                     randint_like,
+                     randn,
+                     randn_like,
+                     randperm,
+                     seed,
+                     set_rng_state,
+)
 from .serialization import load, save
 from .summary import summary
-from . import tensor_functions
 from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
 from .tensor_functions import __all__ as _tensor_functions_all
+from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
 
 __version__ = "0.1.0.dev0"
 
@@ -30,7 +44,8 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
-    "parallel", "DataParallel", "save", "load", "summary", "tensor_functions",
+    "parallel", "DataParallel", "optim", "utils", "serialization", "save", "load", "summary",
+    "tensor_functions",
     *_tensor_functions_all,
 ]
 

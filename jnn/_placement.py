@@ -5,7 +5,7 @@ One parser for every place that accepts torch's ``device=`` / ``dtype=`` argumen
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 __all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to"]
 
 
-def gpu_device(index: Optional[int]):
+def gpu_device(index: int | None):
     """The ``index``-th GPU (``cuda(index)``), with an install hint when JAX has none."""
     try:
         gpus = jax.devices("gpu")
@@ -43,7 +43,8 @@ def parse_device(device):
         return gpu_device(int(index) if index else None)
     if kind == "tpu":
         return jax.devices("tpu")[int(index or 0)]
-    raise ValueError(f"to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got {device!r}")
+    raise ValueError("to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got "
+                     f"{device!r}")
 
 
 def parse_dtype(dtype):

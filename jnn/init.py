@@ -11,7 +11,6 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +30,7 @@ _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv
                "conv_transpose3d", "sigmoid")
 
 
-def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (torch's table)."""
     if nonlinearity in _LINEAR_FNS:
         return 1.0
@@ -219,7 +218,8 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, key=N
     """Normal(0, std) entries with a fraction ``sparsity`` of each column set to zero."""
     shape, dtype = _shape_dtype(tensor)
     if len(shape) != 2:
-        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {shape}")
+        raise ValueError("sparse_: only tensors with 2 dimensions are supported, got shape "
+                         f"{shape}")
     rows, cols = shape
     num_zeros = int(math.ceil(sparsity * rows))
     k_values, k_perm = jax.random.split(next_key(key, generator))

@@ -50,7 +50,7 @@ def _to_array(value: Any, what: str) -> jax.Array:
                     f"{type(value).__name__}")
 
 
-def _read(p: "Parameter"):
+def _read(p: Parameter):
     """The array in a Parameter box, as seen by computation (``__jax_array__``, operators).
 
     Inside an ``nn.jit`` trace every Parameter reachable from the arguments holds a tracer.
@@ -111,7 +111,7 @@ class Parameter:
             d["_made_in_trace"] = True
 
     @classmethod
-    def _from_leaf(cls, leaf, requires_grad: bool) -> "Parameter":
+    def _from_leaf(cls, leaf, requires_grad: bool) -> Parameter:
         # pytree unflatten: leaves may be tracers, None or sentinel objects; no validation.
         p = object.__new__(cls)
         p.__dict__.update(_data=leaf, _requires_grad=requires_grad, _grad=None)
@@ -173,7 +173,7 @@ class Parameter:
         arr = np.asarray(self._data)
         return arr.astype(dtype) if dtype is not None else arr
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Parameter":
+    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -246,44 +246,44 @@ class Parameter:
     __hash__ = object.__hash__
 
     # -- in-place updates (rebind the box) ------------------------------------------------------
-    def copy_(self, src) -> "Parameter":
+    def copy_(self, src) -> Parameter:
         src = _to_array(src, "copy_")
         self._data = jnp.broadcast_to(src, self._data.shape).astype(self._data.dtype)
         return self
 
-    def fill_(self, value) -> "Parameter":
+    def fill_(self, value) -> Parameter:
         self._data = jnp.full_like(self._data, value)
         return self
 
-    def zero_(self) -> "Parameter":
+    def zero_(self) -> Parameter:
         return self.fill_(0)
 
-    def add_(self, other, *, alpha=1) -> "Parameter":
+    def add_(self, other, *, alpha=1) -> Parameter:
         self._data = (self._data + alpha * jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def sub_(self, other, *, alpha=1) -> "Parameter":
+    def sub_(self, other, *, alpha=1) -> Parameter:
         return self.add_(other, alpha=-alpha)
 
-    def mul_(self, other) -> "Parameter":
+    def mul_(self, other) -> Parameter:
         self._data = (self._data * jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def div_(self, other) -> "Parameter":
+    def div_(self, other) -> Parameter:
         self._data = (self._data / jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def clamp_(self, min=None, max=None) -> "Parameter":
+    def clamp_(self, min=None, max=None) -> Parameter:
         self._data = jnp.clip(self._data, min, max)
         return self
 
-    def normal_(self, mean=0.0, std=1.0, *, key=None, generator=None) -> "Parameter":
+    def normal_(self, mean=0.0, std=1.0, *, key=None, generator=None) -> Parameter:
         from .random import next_key
         z = jax.random.normal(next_key(key, generator), self._data.shape, self._data.dtype)
         self._data = z * std + mean
         return self
 
-    def uniform_(self, a=0.0, b=1.0, *, key=None, generator=None) -> "Parameter":
+    def uniform_(self, a=0.0, b=1.0, *, key=None, generator=None) -> Parameter:
         from .random import next_key
         self._data = jax.random.uniform(next_key(key, generator), self._data.shape,
                                         self._data.dtype, minval=a, maxval=b)

@@ -22,7 +22,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import contextlib
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -51,12 +51,12 @@ class Generator:
     treats ``key`` of every generator it can reach (the default one always) as state.
     """
 
-    def __init__(self, seed: Optional[int] = None):
+    def __init__(self, seed: int | None = None):
         self._initial_seed = _DEFAULT_SEED if seed is None else int(seed)
         self.key = None  # created lazily: importing jnn must not initialise a JAX backend
 
     # -- torch.Generator API -----------------------------------------------------------------
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         if not isinstance(seed, (int, np.integer)):
             raise TypeError(f"manual_seed: expected an int seed, got {type(seed).__name__}")
         self._initial_seed = int(seed)
@@ -75,7 +75,7 @@ class Generator:
     def get_state(self) -> jax.Array:
         return self._current_key()
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state) -> Generator:
         state = jnp.asarray(state)
         if state.shape != (2,) or state.dtype != jnp.uint32:
             raise ValueError(
@@ -187,7 +187,7 @@ def set_rng_state(state) -> None:
 
 
 @contextlib.contextmanager
-def fork_rng(seed: Optional[int] = None):
+def fork_rng(seed: int | None = None):
     """Run a block on a forked stream and restore the global stream afterwards.
 
     Example:
@@ -203,7 +203,7 @@ def fork_rng(seed: Optional[int] = None):
         default_generator.key, default_generator._initial_seed = saved_key, saved_seed
 
 
-def next_key(key: Optional[jax.Array] = None, generator: Optional[Generator] = None) -> jax.Array:
+def next_key(key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Return ``key`` if given, else a fresh key from ``generator`` (default: global stream).
 
     This is the one entry point kernels use for randomness, so every random kernel accepts
@@ -287,7 +287,8 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, key=None,
     """Sample category indices from (unnormalised) probabilities (``torch.multinomial``)."""
     probs = jnp.asarray(input)
     if probs.ndim not in (1, 2):
-        raise ValueError(f"multinomial: expected input with 1 or 2 dimensions, got shape {probs.shape}")
+        raise ValueError("multinomial: expected input with 1 or 2 dimensions, got shape "
+                         f"{probs.shape}")
     if not replacement and num_samples > probs.shape[-1]:
         raise ValueError(f"multinomial: cannot draw num_samples={num_samples} > "
                          f"{probs.shape[-1]} categories without replacement")

@@ -41,15 +41,15 @@ import collections.abc
 import functools
 import math
 import threading
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .functional import activation as _activation
 from ._placement import parse_device, parse_dtype
 from ._state import tracing
+from .functional import activation as _activation
 
 __all__ = [
     # dtypes
@@ -304,7 +304,7 @@ def linspace(start, end, steps: _builtin_int, *, dtype=None, device=None,
     return _finish(jnp.asarray(values.astype(dt)), device, requires_grad, "linspace")
 
 
-def eye(n: _builtin_int, m: Optional[_builtin_int] = None, *, dtype=None, device=None,
+def eye(n: _builtin_int, m: _builtin_int | None = None, *, dtype=None, device=None,
         requires_grad: _builtin_bool = False) -> jax.Array:
     """The ``n x m`` identity matrix (``torch.eye``; ``m`` defaults to ``n``)."""
     n, m = _shape((n, n if m is None else m), "eye")
@@ -681,13 +681,13 @@ def _arg_reduce(fn: str, op, input, dim, keepdim):
     return op(x, axis=_dim(dim, x.ndim, fn), keepdims=keepdim)
 
 
-def argmax(input, dim: Optional[_builtin_int] = None, keepdim: _builtin_bool = False):
+def argmax(input, dim: _builtin_int | None = None, keepdim: _builtin_bool = False):
     """Index of the (first) largest value, over the flattened array or along ``dim``
     (``torch.argmax``; NaN counts as largest)."""
     return _arg_reduce("argmax", jnp.argmax, input, dim, keepdim)
 
 
-def argmin(input, dim: Optional[_builtin_int] = None, keepdim: _builtin_bool = False):
+def argmin(input, dim: _builtin_int | None = None, keepdim: _builtin_bool = False):
     """Index of the (first) smallest value (``torch.argmin``)."""
     return _arg_reduce("argmin", jnp.argmin, input, dim, keepdim)
 
@@ -777,14 +777,14 @@ def _moment(fn: str, op, input, dim, unbiased, keepdim, correction):
               keepdims=keepdim)
 
 
-def std(input, dim=None, unbiased: Optional[_builtin_bool] = None, keepdim: _builtin_bool = False,
+def std(input, dim=None, unbiased: _builtin_bool | None = None, keepdim: _builtin_bool = False,
         *, correction=None) -> jax.Array:
     """Standard deviation (``torch.std``): unbiased (``correction=1``) by default, where
     ``jnp.std``/``x.std()`` divide by ``n``."""
     return _moment("std", jnp.std, input, dim, unbiased, keepdim, correction)
 
 
-def var(input, dim=None, unbiased: Optional[_builtin_bool] = None, keepdim: _builtin_bool = False,
+def var(input, dim=None, unbiased: _builtin_bool | None = None, keepdim: _builtin_bool = False,
         *, correction=None) -> jax.Array:
     """Variance (``torch.var``): unbiased (``correction=1``) by default, unlike ``jnp.var``."""
     return _moment("var", jnp.var, input, dim, unbiased, keepdim, correction)

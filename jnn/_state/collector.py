@@ -19,7 +19,8 @@ do so in their own class bodies.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .static import Template, is_stateful, rebuild, split
 

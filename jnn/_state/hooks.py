@@ -6,7 +6,7 @@ structural change that ``nn.jit`` sees without being told.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 __all__ = ["RemovableHandle", "add_hook"]
 
@@ -31,7 +31,7 @@ class RemovableHandle:
             if d is not None and self.id in d:
                 del d[self.id]
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -39,7 +39,7 @@ class RemovableHandle:
 
 
 def add_hook(hooks: dict, hook: Callable, prepend: bool = False,
-             extra: Optional[Iterable[dict]] = None) -> RemovableHandle:
+             extra: Iterable[dict] | None = None) -> RemovableHandle:
     """Register ``hook`` in ``hooks`` (first if ``prepend``) and return its handle."""
     if not callable(hook):
         raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")

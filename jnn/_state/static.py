@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jax
 import numpy as np

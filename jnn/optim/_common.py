@@ -120,7 +120,8 @@ def apply_weight_decay(p: jax.Array, g: jax.Array, hyper: dict,
 def adam_moments(state: dict, g: jax.Array, beta1: Any,
                  beta2: Any) -> tuple[jax.Array, jax.Array]:
     """The running averages ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``
-    with torch's operations (``m.lerp_(g, 1 - beta1)``; ``v.mul_(beta2).addcmul_(g, g, 1 - beta2)``)."""
+    with torch's operations (``m.lerp_(g, 1 - beta1)``;
+    ``v.mul_(beta2).addcmul_(g, g, 1 - beta2)``)."""
     m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
     return m, v

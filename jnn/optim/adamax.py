@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import (ADAM_DYNAMIC_ITEMS, ADAM_ZERO_KEYS, adam_state, check_adam_args, count,
-                      l2_weight_decay, one_minus_pow, signed_grad)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    adam_state,
+    check_adam_args,
+    count,
+    l2_weight_decay,
+    one_minus_pow,
+    signed_grad,
+)
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adamax"]

@@ -1,7 +1,7 @@
 """``LBFGS``: limited-memory BFGS with an optional strong-Wolfe line search (eager only)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -21,7 +21,6 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from functools import partial
-from typing import Optional
 
 from .._state import context
 from .optimizer import Optimizer
@@ -120,14 +119,14 @@ class LRScheduler:
         """The next learning rate of each param group (override)."""
         raise NotImplementedError
 
-    def step(self, epoch: Optional[int] = None) -> None:
+    def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated) and set each group's ``lr``."""
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
-    def _update_lr(self, epoch: Optional[int] = None) -> None:
+    def _update_lr(self, epoch: int | None = None) -> None:
         # Inside an nn.jit trace the epoch counter advances only while tracing: tell nn.jit,
         # which then traces every call so the schedule stays exact (docs/design.md).
         context.note_side_effect(f"{type(self).__name__}.step()")

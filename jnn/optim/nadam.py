@@ -3,9 +3,20 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import (ADAM_DYNAMIC_ITEMS, ADAM_ZERO_KEYS, adam_moments, adam_state,
-                      apply_weight_decay, check_adam_args, check_nonneg, count, one_minus_pow,
-                      power, signed_grad, step_zero)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    adam_moments,
+    adam_state,
+    apply_weight_decay,
+    check_adam_args,
+    check_nonneg,
+    count,
+    one_minus_pow,
+    power,
+    signed_grad,
+    step_zero,
+)
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["NAdam"]

@@ -38,24 +38,24 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
-from .._state.tracking import PendingDict
 from .._state.static import freeze
-from .._state.tracking import note_change
+from .._state.tracking import PendingDict, note_change
 from ..parameter import Parameter, _to_array
 
 __all__ = ["Optimizer", "required"]
 
 
 class _RequiredParameter:
-    """Singleton marking a hyper-parameter without a default (torch's ``optim.optimizer.required``)."""
+    """Singleton marking a hyper-parameter without a default (torch's
+    ``optim.optimizer.required``)."""
 
     def __repr__(self) -> str:
         return "<required parameter>"
@@ -90,7 +90,7 @@ def _mask_items(value: Any, indices: tuple) -> Any:
     return value
 
 
-def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: Optional[frozenset],
+def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: frozenset | None,
               dynamic_items: dict) -> tuple:
     """What of ``group[key] = value`` is static: the compile-time facts it contributes."""
     if key in dynamic_items:
@@ -102,8 +102,8 @@ def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: Optional[
     return ("static", _hashable(value))
 
 
-def _static_view(group: dict, static_keys: frozenset, zero_keys: Optional[frozenset] = None,
-                 dynamic_items: Optional[dict] = None) -> StaticView:
+def _static_view(group: dict, static_keys: frozenset, zero_keys: frozenset | None = None,
+                 dynamic_items: dict | None = None) -> StaticView:
     dynamic_items = dynamic_items or {}
     view = StaticView()
     zero = []
@@ -310,7 +310,7 @@ class Optimizer:
 
     _jnn_stateful = True
     _static_keys: frozenset = frozenset()
-    _zero_keys: Optional[frozenset] = None
+    _zero_keys: frozenset | None = None
     _dynamic_items: dict = {}
 
     def __init__(self, params: Iterable, defaults: dict):
@@ -456,7 +456,7 @@ class Optimizer:
                 hyper[k] = group[k]
         return hyper
 
-    def step(self, grads=None, closure: Optional[Callable] = None):
+    def step(self, grads=None, closure: Callable | None = None):
         """Update every parameter that has a gradient.
 
         Args:
@@ -563,7 +563,8 @@ class Optimizer:
 
     # -- state_dict ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """torch's structure: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
+        """torch's structure:
+        ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
         index_of, start, groups = {}, 0, []
         for group in self.param_groups:
             indices = list(range(start, start + len(group["params"])))

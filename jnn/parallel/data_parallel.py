@@ -14,7 +14,8 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,7 @@ from .pmap import pmap
 __all__ = ["DataParallel", "data_parallel", "replicate", "scatter", "gather", "parallel_apply"]
 
 
-def _devices(device_ids: Optional[Sequence]) -> list:
+def _devices(device_ids: Sequence | None) -> list:
     available = jax.devices()
     if device_ids is None:
         return list(available)
@@ -84,8 +85,8 @@ def _batch_sizes(tree) -> set:
     return {jnp.shape(a)[0] for a in jax.tree.leaves(tree) if jnp.ndim(a) >= 1}
 
 
-def data_parallel(module: Module, inputs: Any, device_ids: Optional[Sequence] = None,
-                  output_device=None, dim: int = 0, module_kwargs: Optional[dict] = None):
+def data_parallel(module: Module, inputs: Any, device_ids: Sequence | None = None,
+                  output_device=None, dim: int = 0, module_kwargs: dict | None = None):
     """Evaluate ``module(*inputs)`` with the batch split across devices (torch's functional form).
 
     Args:
@@ -131,7 +132,7 @@ class DataParallel(Module):
         >>> out = net(x)        # equals model(x)
     """
 
-    def __init__(self, module: Module, device_ids: Optional[Sequence] = None, output_device=None,
+    def __init__(self, module: Module, device_ids: Sequence | None = None, output_device=None,
                  dim: int = 0):
         super().__init__()
         if not isinstance(module, Module):

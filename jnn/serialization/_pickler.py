@@ -144,7 +144,7 @@ class _TorchPickler(pickle._Pickler):  # the Python pickler: its dispatch table 
     dispatch = pickle._Pickler.dispatch.copy()
 
     def save_torch_global(self, obj: TorchGlobal) -> None:
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
         self.memoize(obj)
 
     dispatch[TorchGlobal] = save_torch_global

@@ -14,7 +14,8 @@ import _compat_pickle
 import io
 import pickle
 from collections import Counter, OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -8,8 +8,8 @@ primal values and is written back, as the eager step would have left it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -119,7 +119,7 @@ def _trainable(obj) -> tuple[list, list]:
     return [n for n, _ in pairs], [p for _, p in pairs]
 
 
-def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
+def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable:
     """Like ``jax.value_and_grad``, with modules at ``argnums`` differentiated through their
     trainable parameters.
@@ -149,7 +149,7 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
                                  "positional arguments were given")
         specs = [_trainable(args[i]) for i in argnums_t]
         primals = []
-        for i, (names, params) in zip(argnums_t, specs):
+        for i, (_names, params) in zip(argnums_t, specs):
             primals.append([p._data for p in params] if params is not None else args[i])
         state = collect([*args, *kwargs.values()], extra=(default_generator,))
         slots = state.slots()
@@ -221,7 +221,7 @@ def _average_over_devices(g, axis):
     return g / jax.lax.psum(1, axis)
 
 
-def grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False) -> Callable:
+def grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient part of :func:`value_and_grad` (``(grads, aux)`` with ``has_aux``).
 
     Example:

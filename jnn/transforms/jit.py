@@ -31,7 +31,8 @@ import threading
 import warnings
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -137,16 +138,16 @@ class _Guard:
         self.key = key
         self.volatile = volatile
 
-    def current(self, entry: "Entry"):
+    def current(self, entry: Entry):
         obj = entry.objects[self.position] if self.position is not None else self.ref()
         if obj is None:
             return _MISSING
         return obj.__dict__.get(self.name, _MISSING)
 
-    def holds(self, entry: "Entry") -> bool:
+    def holds(self, entry: Entry) -> bool:
         return _frozen(self.current(entry))[0] == self.key
 
-    def describe(self, entry: "Entry") -> str:
+    def describe(self, entry: Entry) -> str:
         obj = entry.objects[self.position] if self.position is not None else self.ref()
         return f"{type(obj).__name__}.{self.name}"
 
@@ -163,14 +164,14 @@ class Variant:
         self.signature = signature
         self.guards: list = []
         self.volatile_guards: list = []
-        self.unread_grads: Optional[frozenset] = None  # unknown until traced
+        self.unread_grads: frozenset | None = None  # unknown until traced
         self.single_use = False
         self.retired = False
         self.extras: list = []   # (position, where, name, template) of arrays made in the trace
         self.python_writes: dict = {}  # slot index -> a Python value the trace stored there
         self.reasons: list = []  # what made it single-use, for the warning
 
-    def holds(self, entry: "Entry") -> bool:
+    def holds(self, entry: Entry) -> bool:
         return all(g.holds(entry) for g in self.guards) and \
             all(g.holds(entry) for g in self.volatile_guards)
 
@@ -193,7 +194,7 @@ class Entry:
         self.writable = collector.writable
         self.objects = collector.objects
         self.epoch = now
-        self.variant: Optional[Variant] = None
+        self.variant: Variant | None = None
         self.hyper = [(i, c[k] == 0) for i, ((c, k), kind) in enumerate(zip(self.slots,
                                                                             self.kinds))
                       if kind == "hyper" and type(c[k]) in (int, float)]
@@ -224,7 +225,7 @@ class Jit:
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  static_argnames: Sequence[str] = (), donate_state: bool = False,
-                 compiler_options: Optional[dict] = None):
+                 compiler_options: dict | None = None):
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._static_argnums = frozenset(static_argnums)
@@ -699,9 +700,9 @@ def _device_error(entry: Entry, values, dyn) -> ValueError:
         "or the inputs with jax.device_put(x, device).")
 
 
-def jit(fn: Optional[Callable] = None, *, static_argnums: Union[int, Sequence[int]] = (),
-        static_argnames: Union[str, Sequence[str]] = (), donate_state: bool = False,
-        compiler_options: Optional[dict] = None):
+def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), donate_state: bool = False,
+        compiler_options: dict | None = None):
     """Compile ``fn`` into one XLA program, with torch's in-place state semantics.
 
     Args:

@@ -1,7 +1,7 @@
 """Flatten parameters into one vector and back (``torch.nn.utils.convert_parameters``)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp

@@ -5,7 +5,6 @@ module structure, so ``state_dict`` keys are torch's and torch checkpoints load 
 from __future__ import annotations
 
 from enum import Enum, auto
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -14,8 +13,13 @@ from ..modules.module import Module
 from ..parameter import Parameter, is_array
 from ..random import next_key
 from . import parametrize
-from ._parametrize_common import (as_array, is_conv_transpose, norm_except_dim, normalize,
-                                 weight_norm_value)
+from ._parametrize_common import (
+    as_array,
+    is_conv_transpose,
+    norm_except_dim,
+    normalize,
+    weight_norm_value,
+)
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
@@ -146,7 +150,7 @@ class _Orthogonal(Module):
         return jnp.zeros_like(Q_init).at[..., idx, idx].set(-1.0)
 
 
-def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[str] = None, *,
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
                use_trivialization: bool = True) -> Module:
     """Constrain a matrix (or batch of matrices) to be orthogonal
     (``torch.nn.utils.parametrizations.orthogonal``).
@@ -197,7 +201,7 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
 class _WeightNorm(Module):
     """``w = g * v / ||v||`` as a parametrization with two originals (g, v)."""
 
-    def __init__(self, dim: Optional[int] = 0) -> None:
+    def __init__(self, dim: int | None = 0) -> None:
         super().__init__()
         if dim is None:
             dim = -1
@@ -211,7 +215,7 @@ class _WeightNorm(Module):
         return norm_except_dim(weight, 2, self.dim), weight
 
 
-def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Weight normalisation as a parametrization
     (``torch.nn.utils.parametrizations.weight_norm``).
 
@@ -314,7 +318,7 @@ class _SpectralNorm(Module):
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: Optional[int] = None) -> Module:
+                  eps: float = 1e-12, dim: int | None = None) -> Module:
     """Spectral normalisation as a parametrization
     (``torch.nn.utils.parametrizations.spectral_norm``).
 

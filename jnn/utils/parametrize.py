@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+from collections.abc import Sequence
 from contextlib import contextmanager
-from typing import Optional, Sequence
 
 import jax
 
@@ -364,7 +364,7 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     return module
 
 
-def is_parametrized(module: Module, tensor_name: Optional[str] = None) -> bool:
+def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     """Whether ``module`` has any parametrization (or one on ``tensor_name``)."""
     parametrizations = module._modules.get("parametrizations") if isinstance(module, Module) \
         else None
@@ -430,7 +430,7 @@ def type_before_parametrizations(module: Module) -> type:
 
 
 def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
-                                         tensor_name: Optional[str] = None) -> Module:
+                                         tensor_name: str | None = None) -> Module:
     """Copy the parametrizations (and their originals) of ``from_module`` to ``to_module``
     (``torch.nn.utils.parametrize.transfer_parametrizations_and_params``)."""
     if is_parametrized(from_module):

@@ -29,8 +29,8 @@ import numpy as np
 
 from ..parameter import Parameter
 from ..random import next_key
-from .convert_parameters import parameters_to_vector
 from ._parametrize_common import as_array, del_derived, set_derived
+from .convert_parameters import parameters_to_vector
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "RandomStructured", "LnStructured", "CustomFromMask", "identity",

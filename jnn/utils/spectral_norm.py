@@ -14,7 +14,7 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -94,7 +94,7 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module: Module, name: str, n_power_iterations: int, dim: int,
-              eps: float) -> "SpectralNorm":
+              eps: float) -> SpectralNorm:
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError(f"Cannot register two spectral_norm hooks on the same "
@@ -153,8 +153,10 @@ class SpectralNormLoadStateDictPreHook:
                     missing_keys.append(key)
         if has_missing_keys:
             return
-        to = lambda x: jnp.asarray(np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach")
-                                              else x))
+        def to(x):
+            return jnp.asarray(np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach")
+                                          else x))
+
         weight_orig = to(state_dict[weight_key + "_orig"])
         weight = to(state_dict.pop(weight_key))
         sigma = jnp.mean(weight_orig / weight)
@@ -175,7 +177,7 @@ class SpectralNormStateDictHook:
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: Optional[int] = None) -> Module:
+                  eps: float = 1e-12, dim: int | None = None) -> Module:
     """Apply spectral normalisation to a parameter (``torch.nn.utils.spectral_norm``).
 
     ``W = W_orig / sigma`` where ``sigma = u^T W_orig v`` is estimated by power iteration; in

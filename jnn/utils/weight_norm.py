@@ -12,14 +12,19 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import jax
 
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
-from ._parametrize_common import (as_array, del_derived, norm_except_dim, set_derived,
-                                 weight_norm_value)
+from ._parametrize_common import (
+    as_array,
+    del_derived,
+    norm_except_dim,
+    set_derived,
+    weight_norm_value,
+)
 
 __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm", "norm_except_dim"]
 
@@ -30,7 +35,7 @@ class WeightNorm:
     name: str
     dim: int
 
-    def __init__(self, name: str, dim: Optional[int]) -> None:
+    def __init__(self, name: str, dim: int | None) -> None:
         if dim is None:
             dim = -1
         self.name = name
@@ -42,7 +47,7 @@ class WeightNorm:
         return weight_norm_value(v, g, self.dim)
 
     @staticmethod
-    def apply(module: Module, name: str, dim: Optional[int]) -> "WeightNorm":
+    def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
         warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
                       "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
                       stacklevel=3)
@@ -79,7 +84,7 @@ class WeightNorm:
         set_derived(module, self.name, self.compute_weight(module))
 
 
-def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Apply weight normalisation to a parameter (``torch.nn.utils.weight_norm``, deprecated in
     torch in favour of :func:`jnn.utils.parametrizations.weight_norm`; emits the same
     ``FutureWarning``).

@@ -14,7 +14,7 @@ import collections.abc
 import concurrent.futures
 import itertools
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -155,7 +155,7 @@ class WorkerInfo:
 _worker = threading.local()
 
 
-def get_worker_info() -> Optional[WorkerInfo]:
+def get_worker_info() -> WorkerInfo | None:
     """The current worker's ``WorkerInfo`` inside a DataLoader worker thread, else ``None``."""
     return getattr(_worker, "info", None)
 
@@ -201,13 +201,13 @@ class DataLoader:
         still come in order.
     """
 
-    def __init__(self, dataset, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
                  sampler=None, batch_sampler=None, num_workers: int = 0,
-                 collate_fn: Optional[Callable] = None, pin_memory: bool = False,
+                 collate_fn: Callable | None = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Optional[Callable] = None, multiprocessing_context=None,
-                 generator: Optional[_random.Generator] = None, *,
-                 prefetch_factor: Optional[int] = None, persistent_workers: bool = False,
+                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
+                 generator: _random.Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
                  pin_memory_device: str = "", in_order: bool = True, device=None,
                  shard: bool = False):
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:

@@ -6,7 +6,8 @@ import bisect
 import itertools
 import math
 import warnings
-from typing import Generic, Iterable, List, Optional, Sequence, TypeVar, Union
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,7 @@ class Dataset(Generic[T_co]):
     def __getitem__(self, index) -> T_co:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -142,8 +143,8 @@ class ConcatDataset(Dataset):
         return self.datasets[which][idx - start]
 
 
-def random_split(dataset: Dataset, lengths: Sequence[Union[int, float]],
-                 generator: Optional[_random.Generator] = None) -> List[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: _random.Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets (``torch.utils.data.random_split``).
 
     Args:

@@ -8,7 +8,7 @@ Their orders differ from torch's for the same seed (JAX's generator is not torch
 from __future__ import annotations
 
 import math
-from typing import Iterator, List, Optional, Sequence, Sized
+from collections.abc import Iterator, Sequence, Sized
 
 import jax
 import numpy as np
@@ -29,7 +29,7 @@ def _positive_int(value, fn: str, name: str) -> int:
 class Sampler:
     """Base class: ``__iter__`` yields indices (or lists of indices, for a batch sampler)."""
 
-    def __init__(self, data_source: Optional[Sized] = None):
+    def __init__(self, data_source: Sized | None = None):
         pass
 
     def __iter__(self) -> Iterator:
@@ -55,8 +55,8 @@ class RandomSampler(Sampler):
     concatenates permutations)."""
 
     def __init__(self, data_source: Sized, replacement: bool = False,
-                 num_samples: Optional[int] = None,
-                 generator: Optional[_random.Generator] = None):
+                 num_samples: int | None = None,
+                 generator: _random.Generator | None = None):
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
                             f"replacement={replacement!r}")
@@ -87,7 +87,7 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(Sampler):
     """The given indices in a random order each pass (torch's ``SubsetRandomSampler``)."""
 
-    def __init__(self, indices: Sequence[int], generator: Optional[_random.Generator] = None):
+    def __init__(self, indices: Sequence[int], generator: _random.Generator | None = None):
         self.indices = indices
         self.generator = generator
 
@@ -105,7 +105,7 @@ class WeightedRandomSampler(Sampler):
     (torch's ``WeightedRandomSampler``)."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator: Optional[_random.Generator] = None):
+                 generator: _random.Generator | None = None):
         self.num_samples = _positive_int(num_samples, "WeightedRandomSampler", "num_samples")
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
@@ -141,7 +141,7 @@ class BatchSampler(Sampler):
         self.sampler = sampler
         self.drop_last = drop_last
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[list[int]]:
         batch: list = []
         for idx in self.sampler:
             batch.append(idx)
@@ -167,8 +167,8 @@ class DistributedSampler(Sampler):
     is for several processes (``jax.distributed.initialize``).
     """
 
-    def __init__(self, dataset: Sized, num_replicas: Optional[int] = None,
-                 rank: Optional[int] = None, shuffle: bool = True, seed: int = 0,
+    def __init__(self, dataset: Sized, num_replicas: int | None = None,
+                 rank: int | None = None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False):
         num_replicas = jax.process_count() if num_replicas is None else num_replicas
         rank = jax.process_index() if rank is None else rank
