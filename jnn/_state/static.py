@@ -162,7 +162,8 @@ _LEAF = Template("leaf")
 
 
 def split(value: Any) -> tuple[list, Template]:
-    """Take the arrays out of ``value`` (through lists, tuples and dicts): ``(leaves, template)``."""
+    """Take the arrays out of ``value`` (through lists, tuples and dicts):
+    ``(leaves, template)``."""
     leaves: list = []
     template = _split(value, leaves, set())
     return leaves, template

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -623,7 +622,7 @@ def hardshrink(input, lambd: float = 0.5) -> jax.Array:
 
 # -- softmax family ----------------------------------------------------------------------------
 
-def _softmax_dim(dim, ndim: int, fn: str) -> Optional[int]:
+def _softmax_dim(dim, ndim: int, fn: str) -> int | None:
     if dim is None:
         return 0 if ndim in (0, 1, 3) else 1
     return _canonical_dim(fn, dim, ndim)
@@ -644,7 +643,7 @@ def _reduce_0d(fn, x, d):
     return fn(x, axis=d)
 
 
-def softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
     Args:
@@ -669,7 +668,7 @@ def softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) 
     return _reduce_0d(jax.nn.softmax, x, _softmax_dim(dim, x.ndim, "softmax"))
 
 
-def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``softmax(-x)`` along ``dim``.
 
     Args:
@@ -692,7 +691,7 @@ def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) 
     return _reduce_0d(jax.nn.softmax, -x, _softmax_dim(dim, x.ndim, "softmin"))
 
 
-def log_softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``log(softmax(x))`` along ``dim``, computed stably.
 
     Args:

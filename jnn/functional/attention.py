@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -82,7 +81,7 @@ def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None,
+                                 is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False, *, rng_key=None) -> jax.Array:
     """``softmax(Q K^T * scale + mask) V`` (``torch.nn.functional.scaled_dot_product_attention``).
 

@@ -297,7 +297,8 @@ _CONV_DOC = """Applies a {n}-D convolution (``torch.nn.functional.conv{n}d``).
         {ex_out}
     """
 
-_CONV_T_DOC = """Applies a {n}-D transposed convolution (``torch.nn.functional.conv_transpose{n}d``).
+_CONV_T_DOC = """Applies a {n}-D transposed convolution
+    (``torch.nn.functional.conv_transpose{n}d``).
 
     The gradient of ``conv{n}d`` with respect to its input, sometimes called "deconvolution".
 

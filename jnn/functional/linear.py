@@ -1,7 +1,6 @@
 """Linear kernels: ``linear``, ``bilinear`` (and ``identity``-free helpers)."""
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +63,7 @@ def _reduce(loss, reduction: str):
     return loss
 
 
-def _concrete(x) -> Optional[np.ndarray]:
+def _concrete(x) -> np.ndarray | None:
     """The numpy value of ``x`` when it is concrete (not a tracer), else ``None``."""
     if isinstance(x, jax.core.Tracer):
         return None
@@ -942,7 +942,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *,
-                                      distance_function: Optional[Callable] = None,
+                                      distance_function: Callable | None = None,
                                       margin: float = 1.0, swap: bool = False,
                                       reduction: str = "mean"):
     """``max(0, d(a, p) - d(a, n) + margin)`` with a custom distance ``d``.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -92,7 +92,7 @@ def _verify_batch_size(fn: str, shape) -> None:
 @functools.partial(eager_jit, static_argnames=("training", "eps", "fn", "batch_stats"))
 def _batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                 momentum=0.1, eps=1e-5, fn: str = "batch_norm",
-                batch_stats: Optional[Callable] = None):
+                batch_stats: Callable | None = None):
     """The body of ``batch_norm``: returns ``(output, new_running_mean, new_running_var)``.
 
     ``batch_stats(x, axes) -> (mean, biased_var, count)`` computes the batch statistics
@@ -365,7 +365,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     return out.astype(x.dtype)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps: Optional[float] = None) -> jax.Array:
+def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> jax.Array:
     """Root-mean-square normalization over the trailing ``normalized_shape`` dimensions.
 
     ``y = x / sqrt(mean(x**2) + eps) * weight``.

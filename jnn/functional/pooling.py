@@ -271,7 +271,10 @@ def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
 
 def _max_pool_doc(n):
     dims = {1: "L", 2: "H, W", 3: "D, H, W"}[n]
-    return f"""{n}-D max pooling over the trailing dimensions (``torch.nn.functional.max_pool{n}d``).
+    out_dims = dims.replace('D', 'D_out').replace('H', 'H_out').replace('W', 'W_out')
+    out_dims = out_dims.replace('L', 'L_out')
+    return f"""{n}-D max pooling over the trailing dimensions
+    (``torch.nn.functional.max_pool{n}d``).
 
     Args:
         input: ``{_LAYOUT[n]}``.
@@ -285,7 +288,7 @@ def _max_pool_doc(n):
             every maximum, as ``max_unpool{n}d`` expects.
 
     Shape:
-        ``(*, {dims}) -> (*, {dims.replace('D', 'D_out').replace('H', 'H_out').replace('W', 'W_out').replace('L', 'L_out')})``
+        ``(*, {dims}) -> (*, {out_dims})``
         with ``out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1)``.
 
     Returns:
@@ -333,7 +336,8 @@ def _with_indices(fn):
     return wrapper
 
 
-_WITH_INDICES_DOC = """``{name}`` that always returns ``(output, indices)`` (torch's ``{name}_with_indices``).
+_WITH_INDICES_DOC = """``{name}`` that always returns ``(output, indices)``
+(torch's ``{name}_with_indices``).
 
     Args:
         input, kernel_size, stride, padding, dilation, ceil_mode: as in ``{name}``.

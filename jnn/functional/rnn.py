@@ -27,7 +27,7 @@ Speed (measured by ``benchmarks/rnn_eager.py``; figures in the README):
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

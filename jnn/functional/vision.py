@@ -165,7 +165,8 @@ _gather.defvjp(_gather_fwd, _gather_bwd)
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample ``input`` at the normalized positions in ``grid`` (``torch.nn.functional.grid_sample``).
+    """Sample ``input`` at the normalized positions in ``grid``
+    (``torch.nn.functional.grid_sample``).
 
     ``grid[..., 0]`` is x (width), ``grid[..., 1]`` is y (height) and, for 5-D input,
     ``grid[..., 2]`` is z (depth), each in ``[-1, 1]`` across the input.

@@ -7,9 +7,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..parameter import Parameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .linear import Linear
 from .module import Module

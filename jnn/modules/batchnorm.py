@@ -24,10 +24,10 @@ import jax
 import jax.numpy as jnp
 
 from .. import init
-from . import _factory
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
 from ..parameter import Parameter, UninitializedParameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
 from .module import Module

@@ -10,10 +10,10 @@ import math
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..functional.conv import int_tuple
 from ..parameter import Parameter, UninitializedParameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -430,7 +430,7 @@ def _lazy_doc(name, base, n):
     ex_in = {1: "(2, 4, 10)", 2: "(2, 4, 10, 10)", 3: "(2, 4, 6, 6, 6)"}[n]
     transposed = "Transpose" in name
     size = {1: 12, 2: 12, 3: 8}[n] if transposed else {1: 8, 2: 8, 3: 4}[n]
-    ex_out = "(2, 8" + ", {}".format(size) * n + ")"
+    ex_out = "(2, 8" + f", {size}" * n + ")"
     return _LAZY_DOC.format(name=name, base=base, ex_in=ex_in, ex_out=ex_out)
 
 

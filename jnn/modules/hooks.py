@@ -11,7 +11,7 @@ structural change that ``nn.jit`` sees.
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -16,13 +16,17 @@ import warnings
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..functional._utils import as_array
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
-from ..utils.rnn import PackedSequence, _packed_to_padded, _padded_to_packed, \
-    _lengths_from_batch_sizes
+from ..utils.rnn import (
+    PackedSequence,
+    _lengths_from_batch_sizes,
+    _packed_to_padded,
+    _padded_to_packed,
+)
+from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
 
