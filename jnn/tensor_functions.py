@@ -42,6 +42,7 @@ import functools
 import math
 import threading
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -69,7 +70,10 @@ __all__ = [
     "no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled",
 ]
 
-_builtin_bool, _builtin_int, _builtin_float = bool, int, float
+# The builtins, before the dtype names below shadow them (aliases so annotations can use them).
+_builtin_bool: TypeAlias = bool
+_builtin_int: TypeAlias = int
+_builtin_float: TypeAlias = float
 _builtin_max, _builtin_min, _builtin_sum = max, min, sum
 
 # -- dtypes -----------------------------------------------------------------------------------
@@ -534,7 +538,7 @@ def split(tensor, split_size_or_sections, dim: _builtin_int = 0) -> tuple:
     d = _dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
-        sizes = [_builtin_int(s) for s in split_size_or_sections]
+        sizes: list = [_builtin_int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or _builtin_sum(sizes) != n:
             raise ValueError(f"split: split sizes {list(sizes)} must be non-negative and add "
                              f"up to {n} (the size of dimension {d})")
@@ -693,8 +697,9 @@ def argmin(input, dim: _builtin_int | None = None, keepdim: _builtin_bool = Fals
 
 
 # torch.return_types.max / .min: named (values, indices) pairs.
-_MaxResult = collections.namedtuple("max", ["values", "indices"])
-_MinResult = collections.namedtuple("min", ["values", "indices"])
+# (Named as torch's types print: ``max(values=..., indices=...)``.)
+_MaxResult = collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
+_MinResult = collections.namedtuple("min", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _max_min(fn: str, input, dim, keepdim, other, pick, elementwise, whole, result):

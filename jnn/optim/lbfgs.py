@@ -207,7 +207,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure: Callable = None):  # type: ignore[override]
+    def step(self, closure: Callable | None = None):  # type: ignore[override]
         """Run up to ``max_iter`` L-BFGS iterations; returns the closure's first loss.
 
         Args:

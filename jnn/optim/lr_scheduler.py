@@ -21,6 +21,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from functools import partial
+from typing import Any
 
 from .._state import context
 from .optimizer import Optimizer
@@ -399,6 +400,8 @@ class ExponentialLR(LRScheduler):
 
 class _Composite(LRScheduler):
     """Shared state_dict handling of SequentialLR / ChainedScheduler."""
+
+    _schedulers: list
 
     @staticmethod
     def _check_schedulers(name, optimizer, schedulers, what):
@@ -954,6 +957,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError("You must define either total_steps OR (epochs AND "
                              "steps_per_epoch)")
         total = self.total_steps
+        self._schedule_phases: list[dict[str, Any]]
         if three_phase:
             self._schedule_phases = [
                 dict(end_step=float(pct_start * total) - 1, start_lr="initial_lr",

@@ -184,7 +184,7 @@ class _ParamGroup(dict):
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def __ior__(self, other):
+    def __ior__(self, other):  # type: ignore[misc]  # (dict's |= returns Self too)
         self.update(other)
         return self
 
@@ -312,6 +312,13 @@ class Optimizer:
     _static_keys: frozenset = frozenset()
     _zero_keys: frozenset | None = None
     _dynamic_items: dict = {}
+    # Set in __init__ through __dict__ (before __setattr__'s tracking is wanted).
+    defaults: dict
+    state: dict  # an _OptimizerState: __setattr__ converts what is assigned
+    param_groups: list
+    _optimizer_step_pre_hooks: HookDict
+    _optimizer_step_post_hooks: HookDict
+    _jnn_static_views: list
 
     def __init__(self, params: Iterable, defaults: dict):
         d = self.__dict__
@@ -503,7 +510,7 @@ class Optimizer:
                     # Keep each state array's dtype: a compiled step must return what it got.
                     target = self.state[p]
                     if type(target) is PendingDict:  # its first update: now real state
-                        target.__class__ = ValueDict
+                        target.__class__ = ValueDict  # type: ignore[assignment]
                     for k, v in new_state.items():
                         old = target.get(k)
                         if hasattr(old, "dtype") and hasattr(v, "dtype") and v.dtype != old.dtype:
@@ -565,7 +572,8 @@ class Optimizer:
     def state_dict(self) -> dict:
         """torch's structure:
         ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
-        index_of, start, groups = {}, 0, []
+        index_of: dict[int, int] = {}
+        start, groups = 0, []
         for group in self.param_groups:
             indices = list(range(start, start + len(group["params"])))
             for p, i in zip(group["params"], indices):
