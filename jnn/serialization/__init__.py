@@ -90,7 +90,7 @@ import io
 import os
 import pickle
 import zipfile
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..parameter import Parameter
 from ._arrays import Finisher, MemoryBudget, materialize, render_path, resolve_device, to_jax
@@ -112,8 +112,11 @@ __all__ = ["save", "load", "save_safetensors", "load_safetensors", "CheckpointEr
 
 FileLike = str | os.PathLike | BinaryIO
 
+if TYPE_CHECKING:  # (annotations only: typing_extensions is not a run-time dependency)
+    from typing_extensions import TypeIs
 
-def _is_path(f: Any) -> bool:
+
+def _is_path(f: Any) -> TypeIs[str | bytes | os.PathLike]:
     return isinstance(f, (str, bytes, os.PathLike))
 
 
