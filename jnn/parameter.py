@@ -75,6 +75,8 @@ def _read(p: Parameter):
 class _Size(int):
     """``p.size`` is JAX's element count *and* torch's ``p.size(dim=None)`` method."""
 
+    _shape: tuple
+
     def __new__(cls, shape):
         obj = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
         obj._shape = tuple(shape)
@@ -355,9 +357,9 @@ for _name, _op in {
 for _name, _op in {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
                    "eq": operator.eq, "ne": operator.ne}.items():
     setattr(Parameter, f"__{_name}__", _binary(_op))
-for _name, _op in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
-                   "invert": operator.invert}.items():
-    setattr(Parameter, f"__{_name}__", _unary(_op))
+for _name, _uop in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
+                    "invert": operator.invert}.items():
+    setattr(Parameter, f"__{_name}__", _unary(_uop))
 
 
 jax.tree_util.register_pytree_node(
@@ -375,7 +377,7 @@ class UninitializedParameter(Parameter):
 
     def materialize(self, shape, dtype=None) -> None:
         self._data = jnp.zeros(tuple(shape), dtype or self._data.dtype)
-        self.__class__ = Parameter
+        self.__class__ = Parameter  # type: ignore[assignment]  # (torch's materialize does too)
         note_change()
 
     def __repr__(self) -> str:

@@ -53,7 +53,8 @@ class Generator:
 
     def __init__(self, seed: int | None = None):
         self._initial_seed = _DEFAULT_SEED if seed is None else int(seed)
-        self.key = None  # created lazily: importing jnn must not initialise a JAX backend
+        # Created lazily: importing jnn must not initialise a JAX backend.
+        self.key: jax.Array | None = None
 
     # -- torch.Generator API -----------------------------------------------------------------
     def manual_seed(self, seed: int) -> Generator:
@@ -65,7 +66,9 @@ class Generator:
 
     def seed(self) -> int:
         """Seed from the OS entropy pool and return the seed (torch.Generator.seed)."""
-        s = int(np.random.SeedSequence().entropy % (2 ** 63))
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)  # (a SeedSequence made without entropy draws an int)
+        s = entropy % (2 ** 63)
         self.manual_seed(s)
         return s
 

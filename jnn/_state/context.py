@@ -156,7 +156,7 @@ def _recording_getattribute(self, name):
     return value
 
 
-_installed = {"count": 0, "classes": ()}
+_installed: dict[str, Any] = {"count": 0, "classes": ()}
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ structural change that ``nn.jit`` sees without being told.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 __all__ = ["RemovableHandle", "add_hook"]
@@ -38,7 +39,7 @@ class RemovableHandle:
         self.remove()
 
 
-def add_hook(hooks: dict, hook: Callable, prepend: bool = False,
+def add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False,
              extra: Iterable[dict] | None = None) -> RemovableHandle:
     """Register ``hook`` in ``hooks`` (first if ``prepend``) and return its handle."""
     if not callable(hook):

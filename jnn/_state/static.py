@@ -221,13 +221,15 @@ def _fresh_copy(value: Any, memo: dict | None = None) -> Any:
         return found
     t = type(value)
     if t is list:
-        new = memo[id(value)] = []
-        new.extend(_fresh_copy(x, memo) for x in value)
-        return new
+        new_list: list = []
+        memo[id(value)] = new_list
+        new_list.extend(_fresh_copy(x, memo) for x in value)
+        return new_list
     if t is dict:
-        new = memo[id(value)] = {}
-        new.update((k, _fresh_copy(x, memo)) for k, x in value.items())
-        return new
+        new_dict: dict = {}
+        memo[id(value)] = new_dict
+        new_dict.update((k, _fresh_copy(x, memo)) for k, x in value.items())
+        return new_dict
     if t is set or t is bytearray:
         return t(value)
     if t is types.SimpleNamespace or (dataclasses.is_dataclass(value) and

@@ -63,6 +63,7 @@ def invert_permutation(permutation) -> np.ndarray | None:
     if permutation is None:
         return None
     perm = _host_ints(permutation, "invert_permutation", "permutation")
+    assert perm is not None  # (None only for a None permutation, handled above)
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=np.int64)
     return out
