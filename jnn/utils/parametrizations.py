@@ -5,6 +5,7 @@ module structure, so ``state_dict`` keys are torch's and torch checkpoints load 
 from __future__ import annotations
 
 from enum import Enum, auto
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -61,7 +62,7 @@ def _householder_product(A, tau):
 
 
 def _geqrf(A):
-    geqrf = getattr(jax.lax.linalg, "geqrf", None)
+    geqrf: Any = getattr(jax.lax.linalg, "geqrf", None)
     if geqrf is None:
         from jax._src.lax.linalg import geqrf
     return geqrf(A)
@@ -258,6 +259,9 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 class _SpectralNorm(Module):
     """Spectral normalisation as a parametrization, with power-iteration buffers ``_u``/``_v``
     (torch's ``_SpectralNorm``)."""
+
+    _u: jax.Array  # (buffers, registered in __init__)
+    _v: jax.Array
 
     def __init__(self, weight, n_power_iterations: int = 1, dim: int = 0,
                  eps: float = 1e-12) -> None:

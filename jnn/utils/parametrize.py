@@ -25,6 +25,7 @@ import collections.abc
 import copy
 from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import jax
 
@@ -240,7 +241,7 @@ def _inject_new_class(module: Module) -> None:
     """Swap ``module``'s class for a fresh ``Parametrized<Class>`` subclass (its own class, so
     properties added to it affect this module only)."""
     cls = module.__class__
-    dct = {"__getstate__": _getstate}
+    dct: dict[str, Any] = {"__getstate__": _getstate}
     if not hasattr(cls, "__deepcopy__"):
         dct["__deepcopy__"] = _default_deepcopy
     param_cls = type(f"Parametrized{cls.__name__}", (cls,), dct)

@@ -57,9 +57,10 @@ class BasePruningMethod(ABC):
     the pruned tensor.
     """
 
-    _tensor_name = None
+    _tensor_name: str | None = None
 
     def __call__(self, module, inputs):
+        assert self._tensor_name is not None  # (set by apply() before the hook is registered)
         set_derived(module, self._tensor_name, self.apply_mask(module))
 
     @abstractmethod
@@ -74,6 +75,8 @@ class BasePruningMethod(ABC):
         orig = as_array(getattr(module, self._tensor_name + "_orig"))
         return mask.astype(orig.dtype) * orig
 
+    # Each method's apply() takes its own arguments (torch's signatures), so the subclasses'
+    # overrides are narrower than this one: they carry type: ignore[override].
     @classmethod
     def apply(cls, module, name, *args, importance_scores=None, **kwargs):
         """Prune ``module.<name>`` with a new ``cls(*args, **kwargs)``, combined with any
@@ -240,7 +243,7 @@ class Identity(BasePruningMethod):
         return jnp.asarray(default_mask)
 
     @classmethod
-    def apply(cls, module, name):
+    def apply(cls, module, name):  # type: ignore[override]
         return super().apply(module, name)
 
 
@@ -270,7 +273,7 @@ class RandomUnstructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount):
+    def apply(cls, module, name, amount):  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
@@ -299,7 +302,7 @@ class L1Unstructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, importance_scores=None):
+    def apply(cls, module, name, amount, importance_scores=None):  # type: ignore[override]
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
@@ -338,7 +341,7 @@ class RandomStructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, dim=-1):
+    def apply(cls, module, name, amount, dim=-1):  # type: ignore[override]
         return super().apply(module, name, amount=amount, dim=dim)
 
 
@@ -379,7 +382,7 @@ class LnStructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, n, dim, importance_scores=None):
+    def apply(cls, module, name, amount, n, dim, importance_scores=None):  # type: ignore[override]
         return super().apply(module, name, amount=amount, n=n, dim=dim,
                              importance_scores=importance_scores)
 
@@ -400,7 +403,7 @@ class CustomFromMask(BasePruningMethod):
         return default_mask * jnp.asarray(_np(self.mask)).astype(default_mask.dtype)
 
     @classmethod
-    def apply(cls, module, name, mask):
+    def apply(cls, module, name, mask):  # type: ignore[override]
         return super().apply(module, name, mask=mask)
 
 

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._state import RemovableHandle
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 from ..random import next_key
@@ -54,7 +55,7 @@ class SpectralNorm:
                              f"n_power_iterations={n_power_iterations}")
         self.n_power_iterations = n_power_iterations
         self.eps = eps
-        self._load_handle = None
+        self._load_handle: RemovableHandle | None = None
 
     def reshape_weight_to_matrix(self, weight):
         return _reshape_weight_to_matrix(weight, self.dim)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ..transforms import functional_call as _functional_call
+from ..transforms.functional_call import functional_call as _functional_call
 
 __all__ = ["functional_call"]
 

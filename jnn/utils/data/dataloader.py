@@ -15,6 +15,7 @@ import concurrent.futures
 import itertools
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,12 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 
 _ARRAY_TYPES = (jax.Array, np.ndarray)
 
+
+
+def _container_type(obj: Any) -> Any:
+    """``type(obj)``, to rebuild a container of the same type (typed ``Any``: a Mapping or
+    namedtuple subclass's constructor is not ``Mapping``'s)."""
+    return type(obj)
 
 def _is_torch_tensor(x) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "numpy")
@@ -61,11 +68,11 @@ def _collate_host(batch):
     if isinstance(elem, collections.abc.Mapping):
         collated = {key: _collate_host([d[key] for d in batch]) for key in elem}
         try:
-            return type(elem)(collated)
+            return _container_type(elem)(collated)
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(_collate_host(list(s)) for s in zip(*batch)))
+        return _container_type(elem)(*(_collate_host(list(s)) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if any(len(b) != len(elem) for b in batch):
             raise ValueError("default_collate: each element in list of batch should be of "
@@ -74,7 +81,7 @@ def _collate_host(batch):
         if isinstance(elem, tuple):
             return columns                            # torch returns a list here too
         try:
-            return type(elem)(columns)
+            return _container_type(elem)(columns)
         except TypeError:
             return columns
     raise TypeError(f"default_collate: batch must contain arrays, numbers, dicts or lists; "
@@ -87,13 +94,13 @@ def _map_arrays(tree, fn):
     if isinstance(tree, collections.abc.Mapping):
         mapped = {k: _map_arrays(v, fn) for k, v in tree.items()}
         try:
-            return type(tree)(mapped)
+            return _container_type(tree)(mapped)
         except TypeError:
             return mapped
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_map_arrays(v, fn) for v in tree))
+        return _container_type(tree)(*(_map_arrays(v, fn) for v in tree))
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_map_arrays(v, fn) for v in tree)
+        return _container_type(tree)(_map_arrays(v, fn) for v in tree)
     return tree
 
 
@@ -133,11 +140,11 @@ def default_convert(data):
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        return type(data)({k: default_convert(v) for k, v in data.items()})
+        return _container_type(data)({k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(v) for v in data))
+        return _container_type(data)(*(default_convert(v) for v in data))
     if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(v) for v in data)
+        return _container_type(data)(default_convert(v) for v in data)
     return data
 
 
@@ -276,7 +283,7 @@ class DataLoader:
             default_collate if self._auto_collation else default_convert)
         self._default_collate = collate_fn is None
         self._target = self._placement(device, shard)
-        self._pool = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
     # -- where batches go ---------------------------------------------------------------------

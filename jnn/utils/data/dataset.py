@@ -107,8 +107,9 @@ class Subset(Dataset):
 
     def __getitems__(self, indices) -> list:
         mapped = [self.indices[i] for i in indices]
-        if callable(getattr(self.dataset, "__getitems__", None)):
-            return self.dataset.__getitems__(mapped)
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if callable(getitems):
+            return getitems(mapped)
         return [self.dataset[i] for i in mapped]
 
     def __len__(self) -> int:
@@ -125,7 +126,9 @@ class ConcatDataset(Dataset):
         for d in self.datasets:
             if isinstance(d, IterableDataset):
                 raise TypeError("ConcatDataset does not support IterableDataset")
-        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+        # (Map-style datasets define __len__; torch's Dataset does not declare it either.)
+        self.cumulative_sizes = list(itertools.accumulate(
+            len(d) for d in self.datasets))  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
@@ -156,7 +159,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         The permutation comes from JAX's generator, so the subsets differ from torch's for the
         same seed; they are reproducible under ``nn.manual_seed`` / a seeded generator.
     """
-    n = len(dataset)
+    n = len(dataset)  # type: ignore[arg-type]  # (a map-style dataset has __len__)
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         for i, frac in enumerate(lengths):

@@ -110,14 +110,14 @@ class WeightedRandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
                              f"but got replacement={replacement!r}")
-        weights = np.asarray(weights, dtype=np.float64)
-        if weights.ndim != 1:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but "
-                             f"given weights have shape {weights.shape}")
-        if not replacement and self.num_samples > weights.shape[0]:
+                             f"given weights have shape {w.shape}")
+        if not replacement and self.num_samples > w.shape[0]:
             raise ValueError(f"WeightedRandomSampler: cannot draw num_samples={num_samples} "
-                             f"from {weights.shape[0]} weights without replacement")
-        self.weights = weights
+                             f"from {w.shape[0]} weights without replacement")
+        self.weights = w
         self.replacement = replacement
         self.generator = generator
 
