@@ -14,6 +14,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,7 +167,7 @@ def replicate(network: Module, devices: Sequence, detach: bool = False) -> list:
     replicas = []
     for device in _devices(devices):
         replica = copy.deepcopy(network)
-        replica._apply(lambda a, d=device: jax.device_put(a, d))
+        replica._apply(functools.partial(jax.device_put, device=device))
         replicas.append(replica)
     return replicas
 

@@ -60,7 +60,7 @@ def functional_call(module: Module, parameters_and_buffers: Mapping | Sequence[M
         if missing:
             raise ValueError(f"functional_call: missing key(s) with strict=True: {missing}")
 
-    saved = []
+    saved: list[tuple[dict, str, Any]] = []
     with context.swapped_state():
         return _call_swapped(module, values, params, args, kwargs, saved)
 

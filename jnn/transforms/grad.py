@@ -54,11 +54,11 @@ class Grads(Mapping):
         self._names = tuple(names)
         self._params = tuple(params)
         self._values = tuple(values)
-        self._index = None
+        self._index: dict[Any, int] | None = None
 
     def _lookup(self) -> dict:
         if self._index is None:
-            index = {}
+            index: dict[Any, int] = {}
             for i, (n, p) in enumerate(zip(self._names, self._params)):
                 index[n] = i
                 index[id(p)] = i
@@ -105,7 +105,7 @@ jax.tree_util.register_pytree_node(
 )
 
 
-def _trainable(obj) -> tuple[list, list]:
+def _trainable(obj) -> tuple[list, list] | tuple[None, None]:
     """Names and Parameters to differentiate for a module / parameter / list of them."""
     if isinstance(obj, Module):
         pairs = [(n, p) for n, p in obj.named_parameters() if p.requires_grad]
@@ -138,8 +138,8 @@ def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0,
         >>> loss, grads = nn.value_and_grad(lambda m: F.mse_loss(m(x), y))(model)
         >>> opt.step(grads)
     """
+    argnums_t: tuple[int, ...] = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     single = isinstance(argnums, int)
-    argnums_t = (argnums,) if single else tuple(argnums)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -200,10 +200,10 @@ def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0,
         for idx, v in changed.items():
             c, k = slots[idx]
             c[k] = v
-        grads = []
+        grad_list = []
         for (names, params), g in zip(specs, raw):
-            grads.append(g if params is None else Grads(names, params, g))
-        grads = grads[0] if single else tuple(grads)
+            grad_list.append(g if params is None or names is None else Grads(names, params, g))
+        grads = grad_list[0] if single else tuple(grad_list)
         return ((value, aux) if has_aux else value), grads
 
     return wrapper

@@ -109,7 +109,8 @@ def _frozen(value):
 def context_signature() -> tuple:
     """Process-wide facts a trace depends on besides its arguments: global module hooks
     (they run while tracing) and whether 64-bit types are enabled."""
-    return (global_hooks_signature(), bool(jax.config.jax_enable_x64))
+    return (global_hooks_signature(),
+            bool(jax.config.jax_enable_x64))  # type: ignore[attr-defined]  # (no stub)
 
 
 class _Call:
@@ -194,7 +195,7 @@ class Entry:
         self.writable = collector.writable
         self.objects = collector.objects
         self.epoch = now
-        self.variant: Variant | None = None
+        self.variant: Variant = None  # type: ignore[assignment]  # (set before any call)
         self.hyper = [(i, c[k] == 0) for i, ((c, k), kind) in enumerate(zip(self.slots,
                                                                             self.kinds))
                       if kind == "hyper" and type(c[k]) in (int, float)]
@@ -235,7 +236,7 @@ class Jit:
         self._variant_by_id: list = []
         self._layouts: list = []
         self._layout_ids: dict = {}
-        self._plan = None
+        self._plan: tuple | None = None
         self._trace_count = 0
         self._refresh_count = 0
         self._single_use_streak = 0
@@ -339,17 +340,19 @@ class Jit:
                 and all(args[i] == v for i, v in plan[3])):
             # Fast path: same argument types (and static values) as last time.
             return _Call([args[i] for i in plan[1]], [args[i] for i in plan[2]], plan[4])
-        layout, objects, dyn = [], [], []
+        layout_items: list[tuple] = []
+        objects: list = []
+        dyn: list = []
         cacheable = not kwargs
         for i, a in enumerate(args):
             kind = "static" if i in self._static_argnums else _classify(a)
             cacheable = cacheable and kind != "tree"
-            layout.append((i, *self._place(kind, a, objects, dyn, i)))
+            layout_items.append((i, *self._place(kind, a, objects, dyn, i)))
         for name in sorted(kwargs):
             a = kwargs[name]
             kind = "static" if name in self._static_argnames else _classify(a)
-            layout.append((name, *self._place(kind, a, objects, dyn, name)))
-        layout = tuple(layout)
+            layout_items.append((name, *self._place(kind, a, objects, dyn, name)))
+        layout = tuple(layout_items)
         layout_id = self._layout_ids.get(layout)
         if layout_id is None:
             layout_id = self._layout_ids[layout] = len(self._layouts)
@@ -567,7 +570,7 @@ class Jit:
             variant.reasons.extend(rec.side_effects)
         read = {id(entry.slots[i][0]) for i in entry.grad_slots} & rec.grads_read
         read_slots = frozenset(i for i in entry.grad_slots if id(entry.slots[i][0]) in read)
-        substituted = getattr(self._local, "substituted", frozenset())
+        substituted: frozenset = getattr(self._local, "substituted", frozenset())
         if variant.unread_grads is None:
             # Gradients that came in as None and were not read stay out of the inputs: a
             # later call whose .grad holds an array (left by the previous step) then matches
