@@ -188,5 +188,5 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
             return fn(*args, **kwargs)
         return jitted(kind)(*values, **kw_values)
 
-    call.jitted = jitted
+    call.jitted = jitted  # type: ignore[attr-defined]  # (a function attribute)
     return call

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -149,7 +150,7 @@ def _depthwise_bwd(stride, dilation, pads, res, g):
         gx = gx.reshape((x_shape[0], x_shape[1], mult) + gx.shape[2:]).sum(axis=2)
     # Weight gradient: one reduction per tap.
     red = (0,) + tuple(range(2, n + 2))
-    gw = []
+    gw: Any = []
     for tap in _taps(kernel):
         start = (0, 0) + tuple(t * d for t, d in zip(tap, dilation))
         limit = xp.shape[:2] + tuple(st + s * (o - 1) + 1
@@ -373,6 +374,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 for _n, _f in ((1, conv1d), (2, conv2d), (3, conv3d)):
     _f.__doc__ = _CONV_DOC.format(n=_n, **_EXAMPLES[_n])
-for _n, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
-    _f.__doc__ = _CONV_T_DOC.format(n=_n, **_EXAMPLES[_n])
+for _n, _ft in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _ft.__doc__ = _CONV_T_DOC.format(n=_n, **_EXAMPLES[_n])
 del _n, _f

@@ -800,8 +800,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     C = x2.shape[1]
     ct = _concrete(t2)
     if ct is not None:
-        valid = np.cumprod(ct != -1, axis=1).astype(bool)
-        bad = valid & ((ct < 0) | (ct >= C))
+        valid_host = np.cumprod(ct != -1, axis=1).astype(bool)
+        bad = valid_host & ((ct < 0) | (ct >= C))
         if bad.any():
             raise ValueError(f"multilabel_margin_loss: target {ct[bad].flat[0]} is out of "
                              f"bounds: expected class indices in [0, {C}) or -1")
