@@ -106,7 +106,7 @@ class MultiheadAttention(Module):
             self.bias_k = Parameter(_factory.empty((1, 1, embed_dim), dt))
             self.bias_v = Parameter(_factory.empty((1, 1, embed_dim), dt))
         else:
-            self.bias_k = self.bias_v = None
+            self.bias_k = self.bias_v = None  # type: ignore[assignment]  # (torch's None)
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
         place(self, device)

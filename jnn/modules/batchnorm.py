@@ -20,6 +20,8 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -43,6 +45,11 @@ def _count_dtype():
 
 class _NormBase(Module):
     """Common base of ``_BatchNorm`` and ``_InstanceNorm`` (torch's ``_NormBase``)."""
+
+    # Buffers (or None without track_running_stats), registered in __init__.
+    running_mean: Any
+    running_var: Any
+    num_batches_tracked: Any
 
     _version = 2
 

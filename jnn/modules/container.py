@@ -23,7 +23,7 @@ def _abs_index(idx: int, size: int, what: str) -> int:
     return idx % size
 
 
-def _renumber(modules: OrderedDict) -> OrderedDict:
+def _renumber(modules: dict) -> OrderedDict:
     return OrderedDict((str(i), m) for i, m in enumerate(modules.values()))
 
 

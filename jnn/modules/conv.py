@@ -6,6 +6,7 @@ One shared ``_ConvNd`` base (torch's anatomy: the same attributes, parameter lay
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 
@@ -42,6 +43,7 @@ class _ConvNd(Module):
     """
 
     _n: int = 0  # number of spatial dimensions, set by the subclasses
+    _fn: Any  # the functional kernel (a staticmethod), set by the subclasses
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  transposed, output_padding, groups, bias, padding_mode, device=None,
@@ -321,7 +323,13 @@ class ConvTranspose3d(_ConvTransposeNd):
 
 # -- lazy forms ----------------------------------------------------------------------------------
 
-class _LazyConvXdMixin(LazyModuleMixin):
+if TYPE_CHECKING:  # a mixin for the conv classes: the type checker sees that base
+    _LazyConvBase = _ConvNd
+else:
+    _LazyConvBase = object
+
+
+class _LazyConvXdMixin(LazyModuleMixin, _LazyConvBase):
     """``in_channels`` is inferred from the first input (``input.shape[1]``, or ``[0]`` when
     unbatched); the layer then becomes its non-lazy class.
 

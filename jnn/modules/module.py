@@ -126,6 +126,12 @@ class Module:
         ...         return F.relu(self.fc(x))
     """
 
+    # The registries, set through __dict__ in __init__ (contract in docs/design.md).
+    # (Assigning a plain dict converts it; see __setattr__.)
+    _parameters: dict[str, Any]
+    _buffers: dict[str, Any]
+    _modules: dict[str, Any]
+
     dump_patches = False
     _version = 1
     training: bool
@@ -693,7 +699,9 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError("Expected state_dict to be dict-like, got "
                             f"{type(state_dict).__name__}.")
-        missing, unexpected, errors = [], [], []
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
 
         def load(module: Module, local: dict, prefix: str) -> None:
             module._load_from_state_dict(local, prefix, {}, True, missing, unexpected, errors,

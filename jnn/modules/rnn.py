@@ -130,7 +130,8 @@ class RNNBase(Module):
             for direction in range(num_directions):
                 layer_input = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
-                params = [("weight_ih_l{}{}", (gate_size, layer_input)),
+                params: list[tuple[str, tuple[int, ...]]] = [
+                          ("weight_ih_l{}{}", (gate_size, layer_input)),
                           ("weight_hh_l{}{}", (gate_size, real_hidden))]
                 if bias:
                     params += [("bias_ih_l{}{}", (gate_size,)), ("bias_hh_l{}{}", (gate_size,))]
