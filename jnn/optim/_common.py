@@ -9,17 +9,26 @@ numbers bit-identical.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..parameter import Parameter
 from .optimizer import StaticView
 
-__all__ = ["check_lr", "check_betas", "check_nonneg", "check_adam_args", "step_zero", "count",
-           "power", "one_minus_pow", "signed_grad", "l2_weight_decay", "apply_weight_decay",
-           "adam_moments", "adam_state", "ADAM_ZERO_KEYS", "ADAM_DYNAMIC_ITEMS"]
+__all__ = ["ParamsT", "LRType", "check_lr", "check_betas", "check_nonneg", "check_adam_args",
+           "step_zero", "count", "power", "one_minus_pow", "signed_grad", "l2_weight_decay",
+           "apply_weight_decay", "adam_moments", "adam_state", "ADAM_ZERO_KEYS",
+           "ADAM_DYNAMIC_ITEMS"]
+
+
+#: What an optimizer takes as ``params``: Parameters, or param-group dicts (torch's ParamsT).
+ParamsT: TypeAlias = Iterable[Parameter] | Iterable[dict[str, Any]]
+#: A learning rate: a number or a 1-element array (torch: float or Tensor).
+LRType: TypeAlias = float | jax.Array
 
 
 # -- constructor checks (torch's messages) ----------------------------------------------------

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import check_lr, check_nonneg, l2_weight_decay, signed_grad, step_zero
+from ._common import (
+    LRType,
+    ParamsT,
+    check_lr,
+    check_nonneg,
+    l2_weight_decay,
+    signed_grad,
+    step_zero,
+)
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adadelta"]
@@ -36,8 +44,9 @@ class Adadelta(Optimizer):
 
     _zero_keys = frozenset({"weight_decay"})  # (as the Adam family's ADAM_ZERO_KEYS)
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
-                 capturable=False, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: LRType = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")

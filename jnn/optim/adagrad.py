@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import check_lr, check_nonneg, count, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, count, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adagrad"]
@@ -38,8 +38,10 @@ class Adagrad(Optimizer):
 
     _zero_keys = frozenset({"weight_decay"})
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         check_lr(lr)
         check_nonneg(lr_decay, "lr_decay")
         check_nonneg(weight_decay, "weight_decay")

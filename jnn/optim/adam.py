@@ -6,6 +6,8 @@ import jax.numpy as jnp
 from ._common import (
     ADAM_DYNAMIC_ITEMS,
     ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
     adam_moments,
     adam_state,
     apply_weight_decay,
@@ -56,9 +58,11 @@ class Adam(Optimizer):
     _zero_keys = ADAM_ZERO_KEYS
     _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: LRType = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         check_adam_args(lr, betas, eps, weight_decay)
         if fused and differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")

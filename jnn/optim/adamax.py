@@ -6,6 +6,8 @@ import jax.numpy as jnp
 from ._common import (
     ADAM_DYNAMIC_ITEMS,
     ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
     adam_state,
     check_adam_args,
     count,
@@ -44,8 +46,10 @@ class Adamax(Optimizer):
     _zero_keys = ADAM_ZERO_KEYS
     _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: LRType = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import check_lr, check_nonneg, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["ASGD"]
@@ -37,8 +37,10 @@ class ASGD(Optimizer):
 
     _zero_keys = frozenset({"weight_decay"})
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
-                 foreach=None, maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
         check_lr(lr)
         check_nonneg(weight_decay, "weight_decay")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,

@@ -6,6 +6,8 @@ import jax.numpy as jnp
 from ._common import (
     ADAM_DYNAMIC_ITEMS,
     ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
     adam_moments,
     adam_state,
     apply_weight_decay,
@@ -52,9 +54,11 @@ class RAdam(Optimizer):
     _zero_keys = ADAM_ZERO_KEYS
     _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
-                 capturable=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: LRType = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
         check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,

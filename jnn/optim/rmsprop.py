@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import check_lr, check_nonneg, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["RMSprop"]
@@ -41,9 +41,10 @@ class RMSprop(Optimizer):
 
     _zero_keys = frozenset({"weight_decay", "momentum"})
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         check_lr(lr)
         check_nonneg(eps, "epsilon")
         check_nonneg(momentum, "momentum")
