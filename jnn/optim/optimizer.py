@@ -320,7 +320,7 @@ class Optimizer:
     _optimizer_step_post_hooks: HookDict
     _jnn_static_views: list
 
-    def __init__(self, params: Iterable, defaults: dict):
+    def __init__(self, params: Iterable, defaults: dict) -> None:
         d = self.__dict__
         d["defaults"] = defaults
         d["state"] = _OptimizerState()
@@ -463,7 +463,7 @@ class Optimizer:
                 hyper[k] = group[k]
         return hyper
 
-    def step(self, grads=None, closure: Callable | None = None):
+    def step(self, grads: Any = None, closure: Callable | None = None) -> Any:
         """Update every parameter that has a gradient.
 
         Args:

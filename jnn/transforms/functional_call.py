@@ -14,7 +14,7 @@ __all__ = ["functional_call"]
 
 def functional_call(module: Module, parameters_and_buffers: Mapping | Sequence[Mapping],
                     args: Any = (), kwargs: dict | None = None, *, tie_weights: bool = True,
-                    strict: bool = False):
+                    strict: bool = False) -> Any:
     """Call ``module`` with some parameters/buffers replaced (``torch.func.functional_call``).
 
     Args:

@@ -8,7 +8,7 @@ primal values and is written back, as the eager step would have left it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -50,7 +50,8 @@ class Grads(Mapping):
         >>> grads["fc.weight"].shape, grads[model.fc.weight].shape
     """
 
-    def __init__(self, names: Sequence[str], params: Sequence[Parameter], values: Sequence[Any]):
+    def __init__(self, names: Sequence[str], params: Sequence[Parameter],
+                 values: Sequence[Any]) -> None:
         self._names = tuple(names)
         self._params = tuple(params)
         self._values = tuple(values)
@@ -71,7 +72,7 @@ class Grads(Mapping):
             raise KeyError(key)
         return self._values[i]
 
-    def get(self, key, default=None):
+    def get(self, key: Any, default: Any = None) -> Any:
         i = self._lookup().get(id(key) if isinstance(key, Parameter) else key)
         return default if i is None else self._values[i]
 
@@ -84,7 +85,7 @@ class Grads(Mapping):
     def __contains__(self, key) -> bool:
         return (id(key) if isinstance(key, Parameter) else key) in self._lookup()
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Parameter]:
         return iter(self._params)
 
     def accumulate(self) -> None:

@@ -226,7 +226,7 @@ class Jit:
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  static_argnames: Sequence[str] = (), donate_state: bool = False,
-                 compiler_options: dict | None = None):
+                 compiler_options: dict | None = None) -> None:
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._static_argnums = frozenset(static_argnums)
@@ -630,7 +630,7 @@ class Jit:
         somewhere); a test hook for the per-call fast path."""
         return self._refresh_count
 
-    def lower(self, *args, **kwargs):
+    def lower(self, *args: Any, **kwargs: Any) -> Any:
         """Lower for the given arguments (``jax.jit(...).lower``), e.g. to inspect the HLO."""
         with context.STATE_LOCK:
             call = self._bind(args, kwargs)
@@ -705,7 +705,7 @@ def _device_error(entry: Entry, values, dyn) -> ValueError:
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (), donate_state: bool = False,
-        compiler_options: dict | None = None):
+        compiler_options: dict | None = None) -> Any:
     """Compile ``fn`` into one XLA program, with torch's in-place state semantics.
 
     Args:
