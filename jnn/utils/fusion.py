@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import jax.numpy as jnp
 
+from ..modules.module import Module
 from ..parameter import Parameter
 from ._parametrize_common import as_array
 
@@ -17,7 +19,7 @@ def _requires_grad(x) -> bool:
     return bool(getattr(x, "requires_grad", False)) if isinstance(x, Parameter) else False
 
 
-def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
+def fuse_conv_bn_eval(conv: Module, bn: Module, transpose: bool = False) -> Module:
     """A copy of ``conv`` whose weight and bias absorb the eval-mode ``bn`` that follows it
     (``torch.nn.utils.fuse_conv_bn_eval``).
 
@@ -45,8 +47,8 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
     return fused_conv
 
 
-def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b,
-                         transpose: bool = False) -> tuple[Parameter, Parameter]:
+def fuse_conv_bn_weights(conv_w: Any, conv_b: Any, bn_rm: Any, bn_rv: Any, bn_eps: float, bn_w: Any,
+                         bn_b: Any, transpose: bool = False) -> tuple[Parameter, Parameter]:
     """Fused convolution weight and bias from the convolution's and the BatchNorm's arrays
     (``torch.nn.utils.fuse_conv_bn_weights``).
 
@@ -88,7 +90,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
     return Parameter(fused_w, w_grad), Parameter(fused_b, b_grad)
 
 
-def fuse_linear_bn_eval(linear, bn):
+def fuse_linear_bn_eval(linear: Module, bn: Module) -> Module:
     """A copy of ``linear`` whose weight and bias absorb the eval-mode ``bn`` that follows it
     (``torch.nn.utils.fuse_linear_bn_eval``).
 
@@ -117,8 +119,8 @@ def fuse_linear_bn_eval(linear, bn):
     return fused_linear
 
 
-def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w,
-                           bn_b) -> tuple[Parameter, Parameter]:
+def fuse_linear_bn_weights(linear_w: Any, linear_b: Any, bn_rm: Any, bn_rv: Any, bn_eps: float,
+                           bn_w: Any, bn_b: Any) -> tuple[Parameter, Parameter]:
     """Fused linear weight and bias (``torch.nn.utils.fuse_linear_bn_weights``).
 
     ``W' = W * (gamma / sqrt(var + eps))[:, None]``, ``b' = (b - mean) * scale + beta``.

@@ -22,6 +22,8 @@ Differences from PyTorch:
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -47,7 +49,7 @@ def _host_ints(value, fn: str, name: str) -> np.ndarray | None:
     return arr.astype(np.int64)
 
 
-def invert_permutation(permutation) -> np.ndarray | None:
+def invert_permutation(permutation: Any) -> np.ndarray | None:
     """The inverse of a permutation (``None`` stays ``None``).
 
     Args:
@@ -222,7 +224,7 @@ def _padded_to_packed(padded, batch_sizes):
 
 # -- public API -------------------------------------------------------------------------------
 
-def pack_padded_sequence(input, lengths, batch_first: bool = False,
+def pack_padded_sequence(input: Any, lengths: Any, batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch of variable-length sequences.
 
@@ -284,7 +286,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0, total_length: int | None = None):
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[jax.Array, np.ndarray]:
     """Undo :func:`pack_padded_sequence`: a padded batch and the lengths.
 
     Args:
@@ -329,8 +332,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     return padded, lengths
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right"):
+def pad_sequence(sequences: Sequence[Any], batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> jax.Array:
     """Stack variable-length sequences into one padded batch.
 
     Args:
@@ -372,7 +375,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     return jnp.stack(rows, 0 if batch_first else 1)
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list:
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list:
     """Split a padded batch back into a list of sequences.
 
     Args:
@@ -394,7 +397,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
     return [x[i, :int(n)] for i, n in enumerate(lengths)]
 
 
-def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of variable-length sequences.
 
     Args:
