@@ -22,11 +22,13 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..modules.module import Module
 from ..parameter import Parameter
 from ..random import next_key
 from ._parametrize_common import as_array, del_derived, set_derived
@@ -58,16 +60,17 @@ class BasePruningMethod(ABC):
     """
 
     _tensor_name: str | None = None
+    PRUNING_TYPE: str  # set by each subclass
 
     def __call__(self, module, inputs):
         assert self._tensor_name is not None  # (set by apply() before the hook is registered)
         set_derived(module, self._tensor_name, self.apply_mask(module))
 
     @abstractmethod
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         """The new mask for ``t``, combining ``default_mask`` (the existing mask)."""
 
-    def apply_mask(self, module):
+    def apply_mask(self, module: Module) -> jax.Array:
         """``<name>_orig * <name>_mask`` for ``module``."""
         if self._tensor_name is None:
             raise AssertionError(f"Module {module} has to be pruned")
@@ -141,7 +144,7 @@ class BasePruningMethod(ABC):
             raise
         return method
 
-    def prune(self, t, default_mask=None, importance_scores=None):
+    def prune(self, t: Any, default_mask: Any = None, importance_scores: Any = None) -> jax.Array:
         """``t`` times the mask computed from ``importance_scores`` (default ``t``)."""
         if importance_scores is not None:
             if tuple(np.shape(importance_scores)) != tuple(np.shape(t)):
@@ -154,7 +157,7 @@ class BasePruningMethod(ABC):
         default_mask = default_mask if default_mask is not None else jnp.ones_like(t)
         return t * jnp.asarray(self.compute_mask(importance_scores, default_mask=default_mask))
 
-    def remove(self, module) -> None:
+    def remove(self, module: Module) -> None:
         """Make the pruning permanent: ``<name>`` becomes the Parameter (the ``_orig`` box)
         holding the pruned values; ``_orig`` and ``_mask`` are deleted."""
         if self._tensor_name is None:
@@ -183,7 +186,7 @@ class PruningContainer(BasePruningMethod):
             for method in args:
                 self.add_pruning_method(method)
 
-    def add_pruning_method(self, method) -> None:
+    def add_pruning_method(self, method: BasePruningMethod) -> None:
         """Append ``method`` (it must act on the same tensor name)."""
         if not isinstance(method, BasePruningMethod) and method is not None:
             raise TypeError(f"{type(method)} is not a BasePruningMethod subclass")
@@ -202,7 +205,7 @@ class PruningContainer(BasePruningMethod):
     def __getitem__(self, idx):
         return self._pruning_methods[idx]
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         """Apply the last method to the still-unpruned part of ``t`` and merge the result into
         ``default_mask``."""
         method = self._pruning_methods[-1]
@@ -239,7 +242,7 @@ class Identity(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         return jnp.asarray(default_mask)
 
     @classmethod
@@ -256,11 +259,11 @@ class RandomUnstructured(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount) -> None:
+    def __init__(self, amount: int | float) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         tensor_size = t.size
         nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
@@ -286,11 +289,11 @@ class L1Unstructured(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount) -> None:
+    def __init__(self, amount: int | float) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         tensor_size = t.size
         nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
@@ -316,12 +319,12 @@ class RandomStructured(BasePruningMethod):
 
     PRUNING_TYPE = "structured"
 
-    def __init__(self, amount, dim=-1) -> None:
+    def __init__(self, amount: int | float, dim: int = -1) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
         self.dim = dim
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         _validate_structured_pruning(t)
         _validate_pruning_dim(t, self.dim)
@@ -356,13 +359,13 @@ class LnStructured(BasePruningMethod):
 
     PRUNING_TYPE = "structured"
 
-    def __init__(self, amount, n, dim=-1) -> None:
+    def __init__(self, amount: int | float, n: int | float | str, dim: int = -1) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
         self.n = n
         self.dim = dim
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         _validate_structured_pruning(t)
         _validate_pruning_dim(t, self.dim)
@@ -375,7 +378,7 @@ class LnStructured(BasePruningMethod):
         norm = _compute_norm(t, self.n, self.dim)
         keep = np.argsort(-norm, kind="stable")[:nparams_tokeep]
         mask = np.zeros_like(t)
-        slc = [slice(None)] * t.ndim
+        slc: list[Any] = [slice(None)] * t.ndim
         slc[self.dim] = keep
         mask[tuple(slc)] = 1
         mask *= _np(default_mask).astype(mask.dtype)
@@ -392,10 +395,10 @@ class CustomFromMask(BasePruningMethod):
 
     PRUNING_TYPE = "global"
 
-    def __init__(self, mask) -> None:
+    def __init__(self, mask: Any) -> None:
         self.mask = mask
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         if tuple(np.shape(default_mask)) != tuple(np.shape(self.mask)):
             raise AssertionError(f"default_mask shape {tuple(np.shape(default_mask))} must "
                                  f"match self.mask shape {tuple(np.shape(self.mask))}")
@@ -407,7 +410,7 @@ class CustomFromMask(BasePruningMethod):
         return super().apply(module, name, mask=mask)
 
 
-def identity(module, name):
+def identity(module: Module, name: str) -> Module:
     """Apply a mask of ones to ``module.<name>`` (sets up the pruning machinery only).
 
     Example:
@@ -418,7 +421,7 @@ def identity(module, name):
     return module
 
 
-def random_unstructured(module, name, amount):
+def random_unstructured(module: Module, name: str, amount: int | float) -> Module:
     """Prune ``amount`` (fraction or count) random entries of ``module.<name>``.
 
     Example:
@@ -428,7 +431,8 @@ def random_unstructured(module, name, amount):
     return module
 
 
-def l1_unstructured(module, name, amount, importance_scores=None):
+def l1_unstructured(module: Module, name: str, amount: int | float,
+                    importance_scores: Any = None) -> Module:
     """Prune the ``amount`` (fraction or count) entries of ``module.<name>`` with the smallest
     absolute value (or smallest ``importance_scores``).
 
@@ -441,7 +445,7 @@ def l1_unstructured(module, name, amount, importance_scores=None):
     return module
 
 
-def random_structured(module, name, amount, dim):
+def random_structured(module: Module, name: str, amount: int | float, dim: int) -> Module:
     """Prune ``amount`` random channels of ``module.<name>`` along ``dim``.
 
     Example:
@@ -451,7 +455,8 @@ def random_structured(module, name, amount, dim):
     return module
 
 
-def ln_structured(module, name, amount, n, dim, importance_scores=None):
+def ln_structured(module: Module, name: str, amount: int | float, n: int | float | str, dim: int,
+                  importance_scores: Any = None) -> Module:
     """Prune the ``amount`` channels of ``module.<name>`` along ``dim`` with the smallest
     ``n``-norm.
 
@@ -462,7 +467,9 @@ def ln_structured(module, name, amount, n, dim, importance_scores=None):
     return module
 
 
-def global_unstructured(parameters, pruning_method, importance_scores=None, **kwargs) -> None:
+def global_unstructured(parameters: Iterable[tuple[Module, str]],
+                        pruning_method: type[BasePruningMethod], importance_scores: Any = None,
+                        **kwargs) -> None:
     """Prune several tensors together, treating them as one vector (e.g. the globally
     smallest 20% of all weights).
 
@@ -506,7 +513,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
         pointer += num_param
 
 
-def custom_from_mask(module, name, mask):
+def custom_from_mask(module: Module, name: str, mask: Any) -> Module:
     """Prune ``module.<name>`` with the given ``mask`` (0 = pruned).
 
     Example:
@@ -516,7 +523,7 @@ def custom_from_mask(module, name, mask):
     return module
 
 
-def remove(module, name):
+def remove(module: Module, name: str) -> Module:
     """Make the pruning of ``module.<name>`` permanent (drop ``_orig``/``_mask`` and the hook).
 
     Example:
@@ -531,7 +538,7 @@ def remove(module, name):
                      "can be removed")
 
 
-def is_pruned(module) -> bool:
+def is_pruned(module: Module) -> bool:
     """Whether any submodule of ``module`` has a pruning hook.
 
     Example:
