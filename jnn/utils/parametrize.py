@@ -102,7 +102,7 @@ class ParametrizationList(ModuleList):
         unsafe: skip the shape/dtype consistency checks.
     """
 
-    def __init__(self, modules: Sequence[Module], original, unsafe: bool = False) -> None:
+    def __init__(self, modules: Sequence[Module], original: Any, unsafe: bool = False) -> None:
         if len(modules) == 0:
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
@@ -171,7 +171,7 @@ class ParametrizationList(ModuleList):
                     f"unparametrized shape: {original_shape}\n"
                     f"parametrized shape: {tuple(Z.shape)}")
 
-    def right_inverse(self, value) -> None:
+    def right_inverse(self, value: Any) -> None:
         """Store ``right_inverse(value)`` (through the whole chain) in the original(s)."""
         value = _value(value)
         for module in reversed(list(self)):
@@ -208,7 +208,7 @@ class ParametrizationList(ModuleList):
                                      f"{original_i.dtype}")
                 _set_original(self, f"original{i}", tensor)
 
-    def forward(self):
+    def forward(self) -> Any:
         if self.is_tensor:
             x = self[0](_value(self.original))
         else:

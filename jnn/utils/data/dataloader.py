@@ -109,7 +109,7 @@ def _to_jax(x):
     return x if isinstance(x, jax.Array) else as_tensor(x)
 
 
-def default_collate(batch: list):
+def default_collate(batch: list) -> Any:
     """Merge a list of samples into a batch (``torch.utils.data.default_collate``).
 
     Arrays (jax, numpy, torch) are stacked along a new dim 0 into a jax array; Python ints,
@@ -128,7 +128,7 @@ def default_collate(batch: list):
     return _map_arrays(_collate_host(batch), _to_jax)
 
 
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """Arrays (numpy, torch) in ``data`` become jax arrays; everything else is unchanged
     (``torch.utils.data.default_convert``, used when ``batch_size=None``)."""
     if _is_torch_tensor(data):
@@ -152,7 +152,7 @@ class WorkerInfo:
     """What ``get_worker_info()`` returns inside a worker thread: ``id``, ``num_workers``,
     ``seed``, ``dataset``."""
 
-    def __init__(self, id: int, num_workers: int, seed: int, dataset):
+    def __init__(self, id: int, num_workers: int, seed: int, dataset: Any) -> None:
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
 
     def __repr__(self) -> str:
@@ -208,15 +208,14 @@ class DataLoader:
         still come in order.
     """
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
-                 sampler=None, batch_sampler=None, num_workers: int = 0,
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
                  collate_fn: Callable | None = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
-                 generator: _random.Generator | None = None, *,
-                 prefetch_factor: int | None = None, persistent_workers: bool = False,
-                 pin_memory_device: str = "", in_order: bool = True, device=None,
-                 shard: bool = False):
+                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
+                 generator: _random.Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True, device: Any = None, shard: bool = False) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("DataLoader: num_workers option should be non-negative; use "
                              f"num_workers=0 to disable workers, got {num_workers!r}")

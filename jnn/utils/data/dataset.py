@@ -62,7 +62,7 @@ class TensorDataset(Dataset):
         >>> x, y = ds[0]
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors) -> None:
         if not tensors:
             raise ValueError("TensorDataset: expected at least one array")
         hosts = []
@@ -96,7 +96,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order (torch's ``Subset``)."""
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int]):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
@@ -119,7 +119,7 @@ class Subset(Dataset):
 class ConcatDataset(Dataset):
     """Several map-style datasets one after another (torch's ``ConcatDataset``)."""
 
-    def __init__(self, datasets: Iterable[Dataset]):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")

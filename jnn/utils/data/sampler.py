@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence, Sized
+from typing import Any
 
 import jax
 import numpy as np
@@ -29,7 +30,7 @@ def _positive_int(value, fn: str, name: str) -> int:
 class Sampler:
     """Base class: ``__iter__`` yields indices (or lists of indices, for a batch sampler)."""
 
-    def __init__(self, data_source: Sized | None = None):
+    def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
     def __iter__(self) -> Iterator:
@@ -39,7 +40,7 @@ class Sampler:
 class SequentialSampler(Sampler):
     """``0, 1, ..., len(data_source) - 1``."""
 
-    def __init__(self, data_source: Sized):
+    def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
     def __iter__(self) -> Iterator[int]:
@@ -56,7 +57,7 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Sized, replacement: bool = False,
                  num_samples: int | None = None,
-                 generator: _random.Generator | None = None):
+                 generator: _random.Generator | None = None) -> None:
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
                             f"replacement={replacement!r}")
@@ -87,7 +88,7 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(Sampler):
     """The given indices in a random order each pass (torch's ``SubsetRandomSampler``)."""
 
-    def __init__(self, indices: Sequence[int], generator: _random.Generator | None = None):
+    def __init__(self, indices: Sequence[int], generator: _random.Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
 
@@ -105,7 +106,7 @@ class WeightedRandomSampler(Sampler):
     (torch's ``WeightedRandomSampler``)."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator: _random.Generator | None = None):
+                 generator: _random.Generator | None = None) -> None:
         self.num_samples = _positive_int(num_samples, "WeightedRandomSampler", "num_samples")
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
@@ -133,7 +134,7 @@ class WeightedRandomSampler(Sampler):
 class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of ``batch_size`` (torch's)."""
 
-    def __init__(self, sampler, batch_size: int, drop_last: bool):
+    def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
         self.batch_size = _positive_int(batch_size, "BatchSampler", "batch_size")
         if not isinstance(drop_last, bool):
             raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got "
@@ -167,9 +168,8 @@ class DistributedSampler(Sampler):
     is for several processes (``jax.distributed.initialize``).
     """
 
-    def __init__(self, dataset: Sized, num_replicas: int | None = None,
-                 rank: int | None = None, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False):
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         num_replicas = jax.process_count() if num_replicas is None else num_replicas
         rank = jax.process_index() if rank is None else rank
         _positive_int(num_replicas, "DistributedSampler", "num_replicas")
