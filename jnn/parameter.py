@@ -205,10 +205,10 @@ class Parameter:
     def dim(self) -> int:
         return self._data.ndim
 
-    def item(self):
+    def item(self) -> Any:
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return np.asarray(self._data).tolist()
 
     def numpy(self) -> np.ndarray:

@@ -231,25 +231,25 @@ def _like(fn: str, input, fill_value, dtype, device, requires_grad):
 
 
 def zeros_like(input: Any, *, dtype: Any = None, device: Any = None,
-               requires_grad: _builtin_bool = False):
+               requires_grad: _builtin_bool = False) -> jax.Array:
     """Zeros of ``input``'s shape and dtype (``torch.zeros_like``)."""
     return _like("zeros_like", input, 0, dtype, device, requires_grad)
 
 
 def ones_like(input: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: _builtin_bool = False):
+              requires_grad: _builtin_bool = False) -> jax.Array:
     """Ones of ``input``'s shape and dtype (``torch.ones_like``)."""
     return _like("ones_like", input, 1, dtype, device, requires_grad)
 
 
 def empty_like(input: Any, *, dtype: Any = None, device: Any = None,
-               requires_grad: _builtin_bool = False):
+               requires_grad: _builtin_bool = False) -> jax.Array:
     """``torch.empty_like``: zeros (JAX has no uninitialised memory)."""
     return _like("empty_like", input, 0, dtype, device, requires_grad)
 
 
 def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: _builtin_bool = False):
+              requires_grad: _builtin_bool = False) -> jax.Array:
     """``fill_value`` in ``input``'s shape and dtype (``torch.full_like``)."""
     return _like("full_like", input, fill_value, dtype, device, requires_grad)
 
@@ -559,7 +559,7 @@ def split(tensor: Any, split_size_or_sections: Any, dim: _builtin_int = 0) -> tu
     return tuple(jnp.split(x, bounds, axis=d))
 
 
-def where(condition: Any, input: Any = None, other: Any = None):
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other`` (``torch.where``); scalars
     broadcast. ``where(condition)`` alone returns the indices of the true entries, one array
     per dimension (not under ``nn.jit``: its size depends on the values)."""
@@ -692,13 +692,15 @@ def _arg_reduce(fn: str, op, input, dim, keepdim):
     return op(x, axis=_dim(dim, x.ndim, fn), keepdims=keepdim)
 
 
-def argmax(input: Any, dim: _builtin_int | None = None, keepdim: _builtin_bool = False):
+def argmax(input: Any, dim: _builtin_int | None = None,
+           keepdim: _builtin_bool = False) -> jax.Array:
     """Index of the (first) largest value, over the flattened array or along ``dim``
     (``torch.argmax``; NaN counts as largest)."""
     return _arg_reduce("argmax", jnp.argmax, input, dim, keepdim)
 
 
-def argmin(input: Any, dim: _builtin_int | None = None, keepdim: _builtin_bool = False):
+def argmin(input: Any, dim: _builtin_int | None = None,
+           keepdim: _builtin_bool = False) -> jax.Array:
     """Index of the (first) smallest value (``torch.argmin``)."""
     return _arg_reduce("argmin", jnp.argmin, input, dim, keepdim)
 
@@ -734,7 +736,7 @@ def _max_min(fn: str, input, dim, keepdim, other, pick, elementwise, whole, resu
     return result(values, idx)
 
 
-def max(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None):
+def max(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None) -> Any:
     """``torch.max``: ``max(x)`` the largest value; ``max(x, dim, keepdim=False)`` a named
     pair ``(values, indices)``; ``max(x, other)`` the elementwise maximum.
 
@@ -745,7 +747,7 @@ def max(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: A
                     _MaxResult)
 
 
-def min(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None):
+def min(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None) -> Any:
     """``torch.min``: as :func:`max`, for the smallest value."""
     return _max_min("min", input, dim, keepdim, other, jnp.argmin, jnp.minimum, jnp.min,
                     _MinResult)

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, SupportsFloat
 
 from .._state import context
 from .optimizer import Optimizer
@@ -656,7 +656,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None) -> None:  # type: ignore[override]
+    def step(self, metrics: SupportsFloat,  # type: ignore[override]
+             epoch: int | None = None) -> None:
         """Record ``metrics`` (a number or a 0-d array) for one epoch."""
         context.note_side_effect(f"{type(self).__name__}.step()")
         current = float(metrics)
