@@ -444,14 +444,6 @@ class Optimizer:
         """Return ``(new_p, new_state)`` for one parameter (override)."""
         raise NotImplementedError
 
-    def _static_for(self, index: int, group: dict) -> StaticView:
-        # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
-        # was taken when the state was gathered.
-        for v in group.values():
-            if _is_tracer(v):
-                return self._jnn_static_views[index]
-        return self._make_static_view(group)
-
     def _make_static_view(self, group: dict) -> StaticView:
         return _static_view(group, self._static_keys, self._zero_keys, self._dynamic_items)
 
@@ -486,6 +478,8 @@ class Optimizer:
         lookup = self._grad_lookup(grads)
         updated = 0
         for index, group in enumerate(self.param_groups):
+            # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
+            # was taken when the state was gathered.
             tracing = any(_is_tracer(v) for v in group.values())
             static = self._jnn_static_views[index] if tracing else self._make_static_view(group)
             hyper = self._hyper(group, static)
