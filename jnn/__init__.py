@@ -6,7 +6,22 @@
 """
 from __future__ import annotations
 
-from . import functional, init, optim, parallel, random, serialization, tensor_functions, utils
+from . import (
+                     amp,
+                     distributed,
+                     func,
+                     functional,
+                     init,
+                     optim,
+                     parallel,
+                     random,
+                     serialization,
+                     tensor_functions,
+                     utils,
+)
+from .amp import GradScaler, autocast
+from .distributed import fully_shard
+from .func import vmap
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parallel import DataParallel, pmap
@@ -44,7 +59,8 @@ __all__ = [
     "get_rng_state", "set_rng_state", "fork_rng", "randn", "rand", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
-    "parallel", "DataParallel", "optim", "utils", "serialization", "save", "load", "summary",
+    "parallel", "distributed", "fully_shard", "DataParallel", "amp", "autocast", "GradScaler",
+    "func", "vmap", "optim", "utils", "serialization", "save", "load", "summary",
     "tensor_functions",
     *_tensor_functions_all,
 ]

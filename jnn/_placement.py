@@ -1,7 +1,8 @@
 """Devices and dtypes as torch spells them: ``"cuda:0"``, ``torch.float64``, ``to(x)``.
 
 One parser for every place that accepts torch's ``device=`` / ``dtype=`` arguments
-(``Module.to``, layer factory keywords).
+(``Module.to``, layer factory keywords), and ``put_global``: the one way jnn places a value
+with a (possibly multi-process) sharding (``nn.fully_shard``, ``nn.jit``, optimizer state).
 """
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to"]
+__all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to", "put_global"]
 
 
 def gpu_device(index: int | None):
@@ -92,3 +94,22 @@ def parse_to(*args, **kwargs):
         else:
             device = arg
     return parse_device(device), parse_dtype(dtype)
+
+
+def put_global(value, sharding: jax.sharding.Sharding):
+    """``value`` placed with ``sharding``, which may span several processes.
+
+    ``value`` must be the same on every process (a parameter made from the same seed, a
+    loaded checkpoint, a scalar). With one process this is ``jax.device_put``; with several,
+    each process builds its own shards from its copy (``jax.make_array_from_callback``), so no
+    process needs another's data.
+    """
+    if getattr(value, "sharding", None) == sharding:
+        return value
+    if jax.process_count() == 1 or sharding.is_fully_addressable:
+        return jax.device_put(value, sharding)
+    if isinstance(value, jax.Array) and not value.is_fully_addressable:
+        from jax.experimental import multihost_utils
+        value = multihost_utils.process_allgather(value, tiled=True)
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])

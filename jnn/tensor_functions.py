@@ -50,6 +50,7 @@ import numpy as np
 
 from ._placement import parse_device, parse_dtype
 from ._state import tracing
+from .amp.autocast_mode import autocast_op
 from .functional import activation as _activation
 
 __all__ = [
@@ -408,6 +409,7 @@ def _sequence(tensors, fn: str) -> list:
     return [_array(t, fn, f"tensors[{i}]") for i, t in enumerate(tensors)]
 
 
+@autocast_op("cat")
 def cat(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     """Join arrays along an existing dimension (``torch.cat``); dtypes promote like torch's.
 
@@ -438,6 +440,7 @@ def concatenate(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     return cat(tensors, dim)
 
 
+@autocast_op("stack")
 def stack(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     """Join equally shaped arrays along a new dimension ``dim`` (``torch.stack``)."""
     xs = _sequence(tensors, "stack")
@@ -640,6 +643,7 @@ def triu(input: Any, diagonal: _builtin_int = 0) -> jax.Array:
 
 # -- products, reductions ---------------------------------------------------------------------
 
+@autocast_op("matmul")
 def matmul(input: Any, other: Any) -> jax.Array:
     """Matrix product with broadcasting (``torch.matmul``, the ``@`` operator)."""
     a, b = _array(input, "matmul"), _array(other, "matmul", "other")
@@ -653,6 +657,7 @@ def matmul(input: Any, other: Any) -> jax.Array:
     return jnp.matmul(a, b)
 
 
+@autocast_op("mm")
 def mm(input: Any, mat2: Any) -> jax.Array:
     """The product of two matrices (``torch.mm``; 2-D only)."""
     a, b = _array(input, "mm"), _array(mat2, "mm", "mat2")
@@ -664,6 +669,7 @@ def mm(input: Any, mat2: Any) -> jax.Array:
     return a @ b
 
 
+@autocast_op("bmm")
 def bmm(input: Any, mat2: Any) -> jax.Array:
     """Batched matrix product of ``(b, n, m)`` and ``(b, m, p)`` arrays (``torch.bmm``)."""
     a, b = _array(input, "bmm"), _array(mat2, "bmm", "mat2")
@@ -753,6 +759,7 @@ def min(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: A
                     _MinResult)
 
 
+@autocast_op("sum")
 def sum(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *,
         dtype: Any = None) -> jax.Array:
     """The sum over all elements or the dimension(s) ``dim`` (``torch.sum``)."""
@@ -806,11 +813,13 @@ def var(input: Any, dim: Any = None, unbiased: _builtin_bool | None = None,
     return _moment("var", jnp.var, input, dim, unbiased, keepdim, correction)
 
 
+@autocast_op("softmax")
 def softmax(input: Any, dim: _builtin_int, dtype: Any = None) -> jax.Array:
     """``torch.softmax``: ``F.softmax`` with a required ``dim``."""
     return _activation.softmax(input, dim=dim, dtype=dtype)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Any, dim: _builtin_int, dtype: Any = None) -> jax.Array:
     """``torch.log_softmax``: ``F.log_softmax`` with a required ``dim``."""
     return _activation.log_softmax(input, dim=dim, dtype=dtype)

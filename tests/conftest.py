@@ -2,7 +2,11 @@ import os
 import sys
 
 # Eight simulated CPU devices for the multi-device tests; must be set before jax is imported.
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+# The collective timeout is raised from XLA:CPU's 40 s: on a loaded 2-core machine one of the
+# eight device threads can arrive later than that, which XLA treats as a hang and aborts.
+# Notebook kernels started by tests/test_notebooks.py inherit these flags.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8 "
+                                   "--xla_cpu_collective_call_terminate_timeout_seconds=600")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(__file__))
 

@@ -61,7 +61,8 @@ def output_kinds(nb) -> list:
 
 def test_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == ["01_nn_toolbox.ipynb", "02_cnn_digits.ipynb",
-                                           "03_lstm.ipynb", "04_pmap.ipynb"]
+                                           "03_lstm.ipynb", "04_pmap.ipynb",
+                                           "05_sharded.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

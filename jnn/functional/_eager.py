@@ -44,6 +44,7 @@ import jax
 import numpy as np
 
 from .._state import tracing
+from ..amp.autocast_mode import autocast_state
 
 __all__ = ["is_eager", "eager_jit"]
 
@@ -164,12 +165,16 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
 
     def jitted(kind: str = "eval"):
         # Under differentiation the program is staged into JAX's linearised program, where
-        # compiler options are not allowed (only a top-level jit may carry them).
-        if kind not in compiled:
+        # compiler options are not allowed (only a top-level jit may carry them). The autocast
+        # region is a static fact of the trace (kernels cast their inputs by it).
+        key = (kind, autocast_state())
+        if key not in compiled:
             options = _eager_compiler_options() if kind == "eval" else {}
-            compiled[kind] = jax.jit(fn, static_argnames=tuple(static),
-                                     compiler_options=options or None)
-        return compiled[kind]
+            # (a function object of its own: jax caches traces by the function)
+            compiled[key] = jax.jit(functools.wraps(fn)(lambda *a, **k: fn(*a, **k)),
+                                    static_argnames=tuple(static),
+                                    compiler_options=options or None)
+        return compiled[key]
 
     @functools.wraps(fn)
     def call(*args, **kwargs):

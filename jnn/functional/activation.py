@@ -22,6 +22,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
@@ -157,6 +158,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> ja
     return jnp.where(x > 0, x, x * _scalar(negative_slope, x))
 
 
+@autocast_op("prelu")
 def prelu(input, weight) -> jax.Array:
     """``x if x > 0 else a * x`` with a learned slope ``a`` per channel (dim 1).
 
@@ -547,6 +549,7 @@ def softsign(input) -> jax.Array:
     return x / (jnp.abs(x) + 1)
 
 
+@autocast_op("softplus")
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     """``log(1 + exp(beta * x)) / beta``; linear where ``beta * x > threshold``.
 
@@ -643,6 +646,7 @@ def _reduce_0d(fn, x, d):
     return fn(x, axis=d)
 
 
+@autocast_op("softmax")
 def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
@@ -691,6 +695,7 @@ def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     return _reduce_0d(jax.nn.softmax, -x, _softmax_dim(dim, x.ndim, "softmin"))
 
 
+@autocast_op("log_softmax")
 def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``log(softmax(x))`` along ``dim``, computed stably.
 

@@ -20,6 +20,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._utils import as_array, check_operands
 
@@ -80,6 +81,7 @@ def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
     return jnp.einsum("...ls,...se->...le", weights, v), weights
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False, *, rng_key=None) -> jax.Array:
@@ -242,6 +244,7 @@ def _proj(x, w, b):
     return out if b is None else out + b
 
 
+@autocast_op("multi_head_attention_forward")
 def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int,
                                  in_proj_weight, in_proj_bias, bias_k, bias_v,
                                  add_zero_attn: bool, dropout_p: float, out_proj_weight,

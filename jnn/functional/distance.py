@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ._utils import as_array, float_input
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
@@ -75,6 +76,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     return _vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """Cosine similarity along ``dim``: ``sum(x1/|x1| * x2/|x2|)`` with norms clamped to ``eps``.
 
@@ -119,6 +121,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     return jnp.sum(unit(a) * unit(b), axis=dim)
 
 
+@autocast_op("pdist")
 def pdist(input, p: float = 2):
     """``p``-norm distances between every pair of rows (the upper triangle, row-major).
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import check_operands
 
 __all__ = ["linear", "bilinear"]
 
 
+@autocast_op("linear")
 @eager_jit
 def linear(input, weight, bias=None) -> jax.Array:
     """``y = x W^T + b`` over the last dimension.
@@ -58,6 +60,7 @@ def linear(input, weight, bias=None) -> jax.Array:
     return out
 
 
+@autocast_op("bilinear")
 def bilinear(input1, input2, weight, bias=None) -> jax.Array:
     """``y = x1^T A x2 + b`` for every output feature.
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import as_array, check_operands
 from .distance import pairwise_distance
@@ -152,6 +153,7 @@ def _weighted_pointwise(fn, loss, weight, reduction, mean_by_weight):
     return _reduce(loss, reduction)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean absolute error ``|input - target|``.
 
@@ -179,6 +181,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     return _weighted_pointwise("l1_loss", jnp.abs(x - t), w, reduction, True)
 
 
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean squared error ``(input - target)**2``.
 
@@ -206,6 +209,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     return _weighted_pointwise("mse_loss", d * d, w, reduction, True)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0):
     """Smooth L1: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
@@ -237,6 +241,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     return _reduce(loss, reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """Huber loss: ``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
@@ -267,6 +272,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     return _weighted_pointwise("huber_loss", loss, w, reduction, False)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean"):
@@ -355,6 +361,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     return _reduce(loss, reduction)
 
 
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False):
     """Kullback-Leibler divergence ``target * (log target - input)`` (``input``: log-probs).
@@ -446,6 +453,7 @@ def _nll(fn, logp, t, weight, ignore_index, reduction, class_dim):
     return jnp.sum(loss) / jnp.sum(w), w, ignored
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean"):
     """Negative log likelihood of log-probabilities ``input`` at class indices ``target``.
@@ -482,6 +490,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     return _nll("nll_loss", x, t, w, ignore_index, reduction, class_dim)[0]
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy between logits ``input`` and class indices or class probabilities.
@@ -584,6 +593,7 @@ def _bce_bwd(res, g):
 _bce.defvjp(_bce_fwd, _bce_bwd)
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """Binary cross entropy of probabilities: ``-w (t log x + (1 - t) log(1 - x))``.
@@ -622,6 +632,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """Sigmoid + binary cross entropy in one numerically stable step.
@@ -696,6 +707,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
                       size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-class hinge loss ``sum_{i != y} max(0, margin - x[y] + x[i])**p / C``.
@@ -758,6 +770,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     return out[0] if unbatched else out
 
 
+@autocast_op("multilabel_margin_loss")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None,
                            reduction: str = "mean"):
     """Multi-label hinge loss: for each target class ``j`` and each non-target ``i``,
@@ -819,6 +832,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
 
 # -- margins and embeddings -------------------------------------------------------------------
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``.
@@ -846,6 +860,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
     return _reduce(loss.astype(x.dtype), reduction)  # torch: the input's dtype
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Two-class logistic loss ``log(1 + exp(-y x))``.
 
@@ -873,6 +888,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
     return _reduce(jnp.log1p(jnp.exp(-t * x)).astype(x.dtype), reduction)
 
 
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
                         reduce=None, reduction: str = "mean"):
     """``max(0, -y (x1 - x2) + margin)``: ``x1`` should rank above ``x2`` where ``y == 1``.
@@ -902,6 +918,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
     return _reduce(jnp.maximum(-t * (a - b) + margin, 0), reduction)
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean"):
     """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos(x1, x2) - margin)`` where ``y == -1``.
@@ -982,6 +999,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
     return _reduce(jnp.maximum(margin + d_pos - d_neg, 0), reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean"):
@@ -1072,6 +1090,7 @@ def _ctc_forward(lp, tg, il, tl, *, blank: int, reduction: str, zero_infinity: b
     return jnp.mean(nll / jnp.maximum(tl, 1).astype(dtype))
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False):
     """Connectionist Temporal Classification loss (the log-space forward algorithm).

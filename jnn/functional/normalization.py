@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
 
@@ -326,6 +327,7 @@ def _check_param(fn: str, name: str, v, shape: tuple):
     return v
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample.
 
@@ -404,6 +406,7 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
     return out.astype(x.dtype)
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
     """Normalise each group of ``C / num_groups`` channels of each sample.
 
@@ -499,6 +502,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     return (xc / div).astype(x.dtype)
 
 
+@autocast_op("normalize")
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> jax.Array:
     """``x / max(||x||_p, eps)`` along ``dim``.
 

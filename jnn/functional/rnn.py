@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array
@@ -82,6 +83,7 @@ def _opt(b):
     return None if b is None else as_array(b)
 
 
+@autocast_op("rnn_tanh_cell")
 def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """One Elman RNN step, ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
 
@@ -107,6 +109,7 @@ def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     return jnp.tanh(_linear(x, w_ih, _opt(b_ih)) + _linear(h, w_hh, _opt(b_hh)))
 
 
+@autocast_op("rnn_relu_cell")
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """One Elman RNN step with ReLU, ``h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
 
@@ -146,6 +149,7 @@ def _gru_gates(gi, gh, h):
     return n + z * (h - n)  # (1 - z) * n + z * h
 
 
+@autocast_op("lstm_cell")
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step (torch gate order ``i, f, g, o``).
 
@@ -176,6 +180,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return _lstm_gates(gates, c)
 
 
+@autocast_op("gru_cell")
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """One GRU step (torch gate order ``r, z, n``).
 

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..amp.autocast_mode import autocast_op
 from ._utils import as_array
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -167,6 +168,7 @@ def _gather_bwd(size, idx, ct):
 _gather.defvjp(_gather_fwd, _gather_bwd)
 
 
+@autocast_op("grid_sample")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` at the normalized positions in ``grid``
     (``torch.nn.functional.grid_sample``).

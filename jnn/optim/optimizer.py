@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._placement import put_global
 from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
 from .._state.static import freeze
 from .._state.tracking import PendingDict, note_change
@@ -630,6 +631,11 @@ class Optimizer:
         if jnp.issubdtype(arr.dtype, jnp.floating) and arr.shape == tuple(p.shape) and \
                 key != "step" and arr.ndim > 0:
             arr = arr.astype(p.dtype)
+            # A sharded parameter's moments take its sharding (nn.fully_shard), as the
+            # moments _init_state makes with zeros_like do.
+            sharding = getattr(p._data, "sharding", None)
+            if sharding is not None and len(sharding.device_set) > 1:
+                arr = put_global(arr, sharding)
         return arr
 
     # -- text ---------------------------------------------------------------------------------

@@ -37,11 +37,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 
+from .._placement import put_global
 from .._state import collect, context, epoch, is_stateful
 from .._state.collector import StaleStateError, StateCollector
 from .._state.static import TooLarge, freeze, is_array, rebuild, split
 from .._state.tracking import write_value
+from ..amp.autocast_mode import autocast_signature
 from ..modules.hooks import global_hooks_signature
 from ..modules.module import Module
 from ..optim.optimizer import Optimizer
@@ -108,9 +111,10 @@ def _frozen(value):
 
 def context_signature() -> tuple:
     """Process-wide facts a trace depends on besides its arguments: global module hooks
-    (they run while tracing) and whether 64-bit types are enabled."""
+    (they run while tracing), whether 64-bit types are enabled and the autocast regions."""
     return (global_hooks_signature(),
-            bool(jax.config.jax_enable_x64))  # type: ignore[attr-defined]  # (no stub)
+            bool(jax.config.jax_enable_x64),  # type: ignore[attr-defined]  # (no stub)
+            autocast_signature())
 
 
 class _Call:
@@ -466,11 +470,52 @@ class Jit:
 
     # -- extension points --------------------------------------------------------------------
     def prepare_entry(self, entry: Entry) -> None:
-        """Called after the state was (re)collected (``nn.pmap`` places it on its mesh)."""
+        """Called after the state was (re)collected (``nn.pmap`` places it on its mesh).
+
+        By default: when some state lives on a mesh (``nn.fully_shard``), state arrays not
+        yet placed anywhere (the random stream's key, optimizer step counts) are placed
+        replicated on that mesh now. The program returns them there, so the first call then
+        sees the input shardings of every later one: one trace, not two.
+        """
+        mesh = None
+        for c, k in entry.slots:
+            v = c[k]
+            if isinstance(v, jax.Array) and isinstance(v.sharding, NamedSharding) and \
+                    len(v.sharding.device_set) > 1:
+                mesh = v.sharding.mesh
+                break
+        if mesh is None:
+            return
+        replicated = NamedSharding(mesh, PartitionSpec())
+        for (c, k), kind in zip(entry.slots, entry.kinds):
+            v = c[k]
+            if kind != "hyper" and isinstance(v, jax.Array) and not v.committed:
+                c[k] = put_global(v, replicated)
 
     def program(self, entry: Entry, layout: tuple, variant: Variant, call: _Call) -> Callable:
         """The pure function ``(values, dyn) -> (out, writes, extras)`` to compile."""
-        return functools.partial(self.run_traced, entry, layout, variant, call)
+        run = functools.partial(self.run_traced, entry, layout, variant, call)
+        # State placed on several devices (nn.fully_shard) must come back as it came in, or
+        # the next call would see other input shardings (a new program) and the memory
+        # layout would drift; XLA's choice of output sharding is not bound to the input's.
+        # This runs while tracing, before run_traced swaps tracers in, so the slots still
+        # hold the call's arrays (docs/design.md, "Sharded training").
+        placed = {}
+        for i, (c, k) in enumerate(entry.slots):
+            v = c[k]
+            if isinstance(v, jax.Array) and len(v.sharding.device_set) > 1:
+                placed[i] = (v.shape, v.sharding)
+        if not placed:
+            return run
+
+        def keep_shardings(values, dyn):
+            out, writes, extras = run(values, dyn)
+            for i, v in writes.items():
+                shape, sharding = placed.get(i, (None, None))
+                if sharding is not None and v is not None and jnp.shape(v) == shape:
+                    writes[i] = jax.lax.with_sharding_constraint(v, sharding)
+            return out, writes, extras
+        return keep_shardings
 
     # -- inside the trace --------------------------------------------------------------------
     def _traced(self, variant_id, layout_id, values, dyn):

@@ -21,13 +21,13 @@ The loader here is small: samplers over indices, a collate function, and a threa
 from .dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .sampler import (
-                      BatchSampler,
-                      DistributedSampler,
-                      RandomSampler,
-                      Sampler,
-                      SequentialSampler,
-                      SubsetRandomSampler,
-                      WeightedRandomSampler,
+    BatchSampler,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info",
