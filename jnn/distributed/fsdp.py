@@ -14,7 +14,6 @@ import fnmatch
 import math
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Union
 
 import jax
 import numpy as np
@@ -30,8 +29,7 @@ _DEFAULT_AXIS = "fsdp"
 # module -> {its own parameter/buffer name: NamedSharding}, for the state_dict hooks.
 _SHARDINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-PlacementRule = Union[Mapping[str, PartitionSpec],
-                      Callable[[str, object], PartitionSpec | None]]
+PlacementRule = Mapping[str, PartitionSpec] | Callable[[str, object], PartitionSpec | None]
 
 
 def default_mesh(axis_name: str = _DEFAULT_AXIS) -> Mesh:
