@@ -19,7 +19,7 @@ import functools
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -68,7 +68,7 @@ _CASTABLE = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.floa
 
 class _State(threading.local):
     # device type -> (dtype, op table) while its autocast is enabled on this thread
-    regions: dict = None
+    regions: dict | None = None
     # the table that applies to this thread's kernels now (None: no autocast, or inside an
     # autocast op, whose own inner ops do not autocast again, as in torch)
     active: tuple | None = None
@@ -220,7 +220,7 @@ class autocast:
         _note_change()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         device, previous = self._saved.pop()
         regions = _regions()
         if previous is None:
@@ -312,6 +312,6 @@ def autocast_op(name: str) -> Callable:
                 return fn(*args, **kwargs)
             finally:
                 _state.active = active
-        call.__wrapped_autocast_op__ = name
+        call.__wrapped_autocast_op__ = name  # type: ignore[attr-defined]  # (a function attribute)
         return call
     return decorate

@@ -301,7 +301,7 @@ def fully_shard(module: Module, *, mesh: Mesh | None = None,
     mesh, axis_name = _check_mesh(mesh, axis_name)
     ignored = {id(p) for p in (ignored_params or ())}
     size = mesh.shape[axis_name]
-    plan = {}  # id(owner module) -> {local name: sharding}
+    plan: dict[int, tuple] = {}  # id(owner module) -> (owner, {local name: sharding})
     for prefix, owner in module.named_modules():
         local = plan.setdefault(id(owner), (owner, {}))[1]
         entries = [(n, p, p._data) for n, p in owner._parameters.items() if p is not None]

@@ -131,7 +131,8 @@ def grad_and_value(func: Callable, argnums: ArgNums = 0, has_aux: bool = False) 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with ``has_aux``), as
     ``torch.func.vjp``: ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal."""
-    return jax.vjp(_pure(func), *primals, has_aux=has_aux)
+    # (jax.vjp's overloads take has_aux as a literal; here it is a run-time bool.)
+    return jax.vjp(_pure(func), *primals, has_aux=has_aux)  # type: ignore[call-overload]
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False,
