@@ -6,24 +6,50 @@
 """
 from __future__ import annotations
 
-from . import functional, init, random
+from . import (
+                     amp,
+                     distributed,
+                     func,
+                     functional,
+                     init,
+                     optim,
+                     parallel,
+                     random,
+                     serialization,
+                     tensor_functions,
+                     utils,
+)
+from .amp import GradScaler, autocast
+from .distributed import fully_shard
+from .func import vmap
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
-from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
-from .random import (Generator, fork_rng, get_rng_state, initial_seed, manual_seed, normal,
-                     rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
-                     set_rng_state, bernoulli, multinomial)
-from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
-from . import amp, func, parallel
-from .func import vmap
-from .amp import GradScaler, autocast
 from .parallel import DataParallel, pmap
-from . import distributed
-from .distributed import fully_shard
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from .random import (
+                     Generator,
+                     bernoulli,
+                     fork_rng,
+                     get_rng_state,
+                     initial_seed,
+                     manual_seed,
+                     multinomial,
+                     normal,
+                     rand,
+                     rand_like,
+                     randint,
+                     randint_like,
+                     randn,
+                     randn_like,
+                     randperm,
+                     seed,
+                     set_rng_state,
+)
+from .serialization import load, save
 from .summary import summary
-from . import tensor_functions
 from .tensor_functions import *  # noqa: F401,F403  (torch.zeros, torch.cat, torch.no_grad ...)
 from .tensor_functions import __all__ as _tensor_functions_all
+from .transforms import Grads, JitRecompileWarning, functional_call, grad, jit, value_and_grad
 
 __version__ = "0.1.0.dev0"
 
@@ -34,16 +60,8 @@ __all__ = [
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like",
     "jit", "grad", "value_and_grad", "functional_call", "Grads", "JitRecompileWarning", "pmap",
     "parallel", "distributed", "fully_shard", "DataParallel", "amp", "autocast", "GradScaler",
-    "func", "vmap", "save", "load", "summary", "tensor_functions",
+    "func", "vmap", "optim", "utils", "serialization", "save", "load", "summary",
+    "tensor_functions",
     *_tensor_functions_all,
 ]
 
-
-def __getattr__(name):
-    # Subpackages that import optional pieces are loaded on first use.
-    import importlib
-    if name in ("optim", "utils", "serialization"):
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in ("save", "load"):
-        return getattr(importlib.import_module(f"{__name__}.serialization"), name)
-    raise AttributeError(f"module 'jnn' has no attribute {name!r}")

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Optional
 
 _context = threading.local()
 
 
-def current_axis_name() -> Optional[str]:
+def current_axis_name() -> str | None:
     """The axis name of the innermost ``nn.pmap`` being traced, or ``None`` outside one."""
     stack = getattr(_context, "axes", None)
     return stack[-1] if stack else None

@@ -6,7 +6,7 @@ with a (possibly multi-process) sharding (``nn.fully_shard``, ``nn.jit``, optimi
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to", "put_global"]
 
 
-def gpu_device(index: Optional[int]):
+def gpu_device(index: int | None):
     """The ``index``-th GPU (``cuda(index)``), with an install hint when JAX has none."""
     try:
         gpus = jax.devices("gpu")
@@ -45,7 +45,8 @@ def parse_device(device):
         return gpu_device(int(index) if index else None)
     if kind == "tpu":
         return jax.devices("tpu")[int(index or 0)]
-    raise ValueError(f"to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got {device!r}")
+    raise ValueError("to(): expected a device like 'cpu', 'cuda:0' or a jax.Device, got "
+                     f"{device!r}")
 
 
 def parse_dtype(dtype):
@@ -95,7 +96,7 @@ def parse_to(*args, **kwargs):
     return parse_device(device), parse_dtype(dtype)
 
 
-def put_global(value, sharding: "jax.sharding.Sharding"):
+def put_global(value, sharding: jax.sharding.Sharding):
     """``value`` placed with ``sharding``, which may span several processes.
 
     ``value`` must be the same on every process (a parameter made from the same seed, a

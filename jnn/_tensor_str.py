@@ -6,6 +6,8 @@ span too much, and ``dtype=`` only when it is not the default. This reproduces t
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 _DEFAULT_DTYPES = ("float32", "int64", "bool")
@@ -33,6 +35,7 @@ def format_array(data, *, name: str = "tensor", suffixes: tuple = ()) -> str:
     if dtype not in _DEFAULT_DTYPES:
         extras.insert(0, f"dtype=torch.{dtype}" if dtype != "bfloat16" else "dtype=torch.bfloat16")
     prefix = name + "("
+    formatter: Any  # numpy's formatter dict
     if arr.size == 0:
         body = "[]"
         if arr.shape != (0,):

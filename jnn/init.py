@@ -11,14 +11,14 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .parameter import Parameter
-from .random import next_key
+from .random import Generator, next_key
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -31,7 +31,7 @@ _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv
                "conv_transpose3d", "sigmoid")
 
 
-def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (torch's table)."""
     if nonlinearity in _LINEAR_FNS:
         return 1.0
@@ -105,20 +105,22 @@ def _fill(tensor, value):
     return jnp.asarray(value, jnp.asarray(tensor).dtype)
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, key=None):
+def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0, generator: Generator | None = None, *,
+             key: jax.Array | None = None) -> Any:
     shape, dtype = _shape_dtype(tensor)
     return _fill(tensor, _sample_on_host(next_key(key, generator), shape, dtype,
                                          lambda rng: rng.uniform(a, b, shape)))
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, key=None):
+def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None, *,
+            key: jax.Array | None = None) -> Any:
     shape, dtype = _shape_dtype(tensor)
     return _fill(tensor, _sample_on_host(next_key(key, generator), shape, dtype,
                                          lambda rng: mean + std * rng.standard_normal(shape)))
 
 
-def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator=None, *, key=None):
+def trunc_normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Generator | None = None, *, key: jax.Array | None = None) -> Any:
     """Normal(mean, std) truncated to ``[a, b]`` (bounds in absolute units, as in torch)."""
     shape, dtype = _shape_dtype(tensor)
     lo, hi = (a - mean) / std, (b - mean) / std
@@ -126,29 +128,29 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     return _fill(tensor, jnp.clip(mean + std * z, a, b))
 
 
-def constant_(tensor, val: float):
+def constant_(tensor: Any, val: float) -> Any:
     shape, dtype = _shape_dtype(tensor)
     if isinstance(val, jax.core.Tracer):
         return _fill(tensor, jnp.full(shape, val, dtype))
     return _fill(tensor, np.full(shape, val, np.dtype(dtype)))
 
 
-def ones_(tensor):
+def ones_(tensor: Any) -> Any:
     return constant_(tensor, 1.0)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Any) -> Any:
     return constant_(tensor, 0.0)
 
 
-def eye_(tensor):
+def eye_(tensor: Any) -> Any:
     shape, dtype = _shape_dtype(tensor)
     if len(shape) != 2:
         raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {shape}")
     return _fill(tensor, np.eye(*shape, dtype=np.dtype(dtype)))
 
 
-def dirac_(tensor, groups: int = 1):
+def dirac_(tensor: Any, groups: int = 1) -> Any:
     """The identity for convolutions: each output channel passes one input channel through."""
     shape, dtype = _shape_dtype(tensor)
     if len(shape) not in (3, 4, 5):
@@ -166,20 +168,23 @@ def dirac_(tensor, groups: int = 1):
     return _fill(tensor, jnp.asarray(out, dtype))
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, key=None):
+def xavier_uniform_(tensor: Any, gain: float = 1.0, generator: Generator | None = None, *,
+                    key: jax.Array | None = None) -> Any:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator, key=key)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, generator=None, *, key=None):
+def xavier_normal_(tensor: Any, gain: float = 1.0, generator: Generator | None = None, *,
+                   key: jax.Array | None = None) -> Any:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator, key=key)
 
 
-def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator=None, *, key=None):
+def kaiming_uniform_(tensor: Any, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", generator: Generator | None = None, *,
+                     key: jax.Array | None = None) -> Any:
     if 0 in _shape_dtype(tensor)[0]:
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
@@ -187,8 +192,9 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
     return uniform_(tensor, -bound, bound, generator, key=key)
 
 
-def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator=None, *, key=None):
+def kaiming_normal_(tensor: Any, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator: Generator | None = None, *,
+                    key: jax.Array | None = None) -> Any:
     if 0 in _shape_dtype(tensor)[0]:
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
@@ -196,7 +202,8 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: st
     return normal_(tensor, 0.0, std, generator, key=key)
 
 
-def orthogonal_(tensor, gain: float = 1.0, generator=None, *, key=None):
+def orthogonal_(tensor: Any, gain: float = 1.0, generator: Generator | None = None, *,
+                key: jax.Array | None = None) -> Any:
     """A (semi-)orthogonal matrix from the QR decomposition of a normal matrix (torch's recipe)."""
     shape, dtype = _shape_dtype(tensor)
     if len(shape) < 2:
@@ -215,11 +222,13 @@ def orthogonal_(tensor, gain: float = 1.0, generator=None, *, key=None):
     return _fill(tensor, (gain * q).reshape(shape).astype(dtype))
 
 
-def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, key=None):
+def sparse_(tensor: Any, sparsity: float, std: float = 0.01, generator: Generator | None = None, *,
+            key: jax.Array | None = None) -> Any:
     """Normal(0, std) entries with a fraction ``sparsity`` of each column set to zero."""
     shape, dtype = _shape_dtype(tensor)
     if len(shape) != 2:
-        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {shape}")
+        raise ValueError("sparse_: only tensors with 2 dimensions are supported, got shape "
+                         f"{shape}")
     rows, cols = shape
     num_zeros = int(math.ceil(sparsity * rows))
     k_values, k_perm = jax.random.split(next_key(key, generator))

@@ -15,7 +15,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,9 @@ import numpy as np
 from . import _tensor_str
 from ._state import context
 from ._state.tracking import note_change
+
+if TYPE_CHECKING:  # (jnn.random imports this module)
+    from .random import Generator
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_array"]
 
@@ -50,7 +53,7 @@ def _to_array(value: Any, what: str) -> jax.Array:
                     f"{type(value).__name__}")
 
 
-def _read(p: "Parameter"):
+def _read(p: Parameter):
     """The array in a Parameter box, as seen by computation (``__jax_array__``, operators).
 
     Inside an ``nn.jit`` trace every Parameter reachable from the arguments holds a tracer.
@@ -74,6 +77,8 @@ def _read(p: "Parameter"):
 
 class _Size(int):
     """``p.size`` is JAX's element count *and* torch's ``p.size(dim=None)`` method."""
+
+    _shape: tuple
 
     def __new__(cls, shape):
         obj = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
@@ -102,7 +107,7 @@ class Parameter:
 
     __array_priority__ = 100  # numpy defers binary operators to us
 
-    def __init__(self, data: Any = None, requires_grad: bool = True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = jnp.zeros((0,), jnp.float32)
         d = self.__dict__
@@ -113,7 +118,7 @@ class Parameter:
             d["_made_in_trace"] = True
 
     @classmethod
-    def _from_leaf(cls, leaf, requires_grad: bool) -> "Parameter":
+    def _from_leaf(cls, leaf, requires_grad: bool) -> Parameter:
         # pytree unflatten: leaves may be tracers, None or sentinel objects; no validation.
         p = object.__new__(cls)
         p.__dict__.update(_data=leaf, _requires_grad=requires_grad, _grad=None)
@@ -175,7 +180,7 @@ class Parameter:
         arr = np.asarray(self._data)
         return arr.astype(dtype) if dtype is not None else arr
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Parameter":
+    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -202,10 +207,10 @@ class Parameter:
     def dim(self) -> int:
         return self._data.ndim
 
-    def item(self):
+    def item(self) -> Any:
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return np.asarray(self._data).tolist()
 
     def numpy(self) -> np.ndarray:
@@ -248,44 +253,46 @@ class Parameter:
     __hash__ = object.__hash__
 
     # -- in-place updates (rebind the box) ------------------------------------------------------
-    def copy_(self, src) -> "Parameter":
+    def copy_(self, src: Any) -> Parameter:
         src = _to_array(src, "copy_")
         self._data = jnp.broadcast_to(src, self._data.shape).astype(self._data.dtype)
         return self
 
-    def fill_(self, value) -> "Parameter":
+    def fill_(self, value: Any) -> Parameter:
         self._data = jnp.full_like(self._data, value)
         return self
 
-    def zero_(self) -> "Parameter":
+    def zero_(self) -> Parameter:
         return self.fill_(0)
 
-    def add_(self, other, *, alpha=1) -> "Parameter":
+    def add_(self, other: Any, *, alpha: Any = 1) -> Parameter:
         self._data = (self._data + alpha * jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def sub_(self, other, *, alpha=1) -> "Parameter":
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Parameter:
         return self.add_(other, alpha=-alpha)
 
-    def mul_(self, other) -> "Parameter":
+    def mul_(self, other: Any) -> Parameter:
         self._data = (self._data * jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def div_(self, other) -> "Parameter":
+    def div_(self, other: Any) -> Parameter:
         self._data = (self._data / jnp.asarray(other)).astype(self._data.dtype)
         return self
 
-    def clamp_(self, min=None, max=None) -> "Parameter":
+    def clamp_(self, min: Any = None, max: Any = None) -> Parameter:
         self._data = jnp.clip(self._data, min, max)
         return self
 
-    def normal_(self, mean=0.0, std=1.0, *, key=None, generator=None) -> "Parameter":
+    def normal_(self, mean: Any = 0.0, std: Any = 1.0, *, key: jax.Array | None = None,
+                generator: Generator | None = None) -> Parameter:
         from .random import next_key
         z = jax.random.normal(next_key(key, generator), self._data.shape, self._data.dtype)
         self._data = z * std + mean
         return self
 
-    def uniform_(self, a=0.0, b=1.0, *, key=None, generator=None) -> "Parameter":
+    def uniform_(self, a: Any = 0.0, b: Any = 1.0, *, key: jax.Array | None = None,
+                 generator: Generator | None = None) -> Parameter:
         from .random import next_key
         self._data = jax.random.uniform(next_key(key, generator), self._data.shape,
                                         self._data.dtype, minval=a, maxval=b)
@@ -357,9 +364,9 @@ for _name, _op in {
 for _name, _op in {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
                    "eq": operator.eq, "ne": operator.ne}.items():
     setattr(Parameter, f"__{_name}__", _binary(_op))
-for _name, _op in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
-                   "invert": operator.invert}.items():
-    setattr(Parameter, f"__{_name}__", _unary(_op))
+for _name, _uop in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
+                    "invert": operator.invert}.items():
+    setattr(Parameter, f"__{_name}__", _unary(_uop))
 
 
 jax.tree_util.register_pytree_node(
@@ -372,12 +379,12 @@ jax.tree_util.register_pytree_node(
 class UninitializedParameter(Parameter):
     """A parameter whose shape is not known yet (Lazy* modules fill it on the first call)."""
 
-    def __init__(self, requires_grad: bool = True, dtype=None):
+    def __init__(self, requires_grad: bool = True, dtype: Any = None) -> None:
         super().__init__(jnp.zeros((0,), dtype or jnp.float32), requires_grad)
 
-    def materialize(self, shape, dtype=None) -> None:
+    def materialize(self, shape: Any, dtype: Any = None) -> None:
         self._data = jnp.zeros(tuple(shape), dtype or self._data.dtype)
-        self.__class__ = Parameter
+        self.__class__ = Parameter  # type: ignore[assignment]  # (torch's materialize does too)
         note_change()
 
     def __repr__(self) -> str:
@@ -390,7 +397,7 @@ class Buffer:
     The module stores the plain array in ``_buffers``; the marker itself is not kept.
     """
 
-    def __init__(self, data: Any = None, *, persistent: bool = True):
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
         self.data = None if data is None else _to_array(data, "Buffer")
         self.persistent = persistent
 
@@ -401,5 +408,5 @@ class Buffer:
 class UninitializedBuffer(Buffer):
     """A buffer whose shape is not known yet (Lazy* modules fill it on the first call)."""
 
-    def __init__(self, dtype=None, *, persistent: bool = True):
+    def __init__(self, dtype: Any = None, *, persistent: bool = True) -> None:
         super().__init__(jnp.zeros((0,), dtype or jnp.float32), persistent=persistent)

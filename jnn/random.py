@@ -22,7 +22,8 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import contextlib
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -51,12 +52,13 @@ class Generator:
     treats ``key`` of every generator it can reach (the default one always) as state.
     """
 
-    def __init__(self, seed: Optional[int] = None):
+    def __init__(self, seed: int | None = None) -> None:
         self._initial_seed = _DEFAULT_SEED if seed is None else int(seed)
-        self.key = None  # created lazily: importing jnn must not initialise a JAX backend
+        # Created lazily: importing jnn must not initialise a JAX backend.
+        self.key: jax.Array | None = None
 
     # -- torch.Generator API -----------------------------------------------------------------
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         if not isinstance(seed, (int, np.integer)):
             raise TypeError(f"manual_seed: expected an int seed, got {type(seed).__name__}")
         self._initial_seed = int(seed)
@@ -65,7 +67,9 @@ class Generator:
 
     def seed(self) -> int:
         """Seed from the OS entropy pool and return the seed (torch.Generator.seed)."""
-        s = int(np.random.SeedSequence().entropy % (2 ** 63))
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)  # (a SeedSequence made without entropy draws an int)
+        s = entropy % (2 ** 63)
         self.manual_seed(s)
         return s
 
@@ -75,7 +79,7 @@ class Generator:
     def get_state(self) -> jax.Array:
         return self._current_key()
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state: Any) -> Generator:
         state = jnp.asarray(state)
         if state.shape != (2,) or state.dtype != jnp.uint32:
             raise ValueError(
@@ -182,12 +186,12 @@ def get_rng_state() -> jax.Array:
     return default_generator.get_state()
 
 
-def set_rng_state(state) -> None:
+def set_rng_state(state: Any) -> None:
     default_generator.set_state(state)
 
 
 @contextlib.contextmanager
-def fork_rng(seed: Optional[int] = None):
+def fork_rng(seed: int | None = None):
     """Run a block on a forked stream and restore the global stream afterwards.
 
     Example:
@@ -203,7 +207,7 @@ def fork_rng(seed: Optional[int] = None):
         default_generator.key, default_generator._initial_seed = saved_key, saved_seed
 
 
-def next_key(key: Optional[jax.Array] = None, generator: Optional[Generator] = None) -> jax.Array:
+def next_key(key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Return ``key`` if given, else a fresh key from ``generator`` (default: global stream).
 
     This is the one entry point kernels use for randomness, so every random kernel accepts
@@ -232,17 +236,20 @@ def _float_dtype(dtype):
     return dtype
 
 
-def randn(*size, dtype=None, key=None, generator=None) -> jax.Array:
+def randn(*size: Any, dtype: Any = None, key: jax.Array | None = None,
+          generator: Generator | None = None) -> jax.Array:
     """Standard normal samples of the given size (``torch.randn``)."""
     return jax.random.normal(next_key(key, generator), _size(size), _float_dtype(dtype))
 
 
-def rand(*size, dtype=None, key=None, generator=None) -> jax.Array:
+def rand(*size: Any, dtype: Any = None, key: jax.Array | None = None,
+         generator: Generator | None = None) -> jax.Array:
     """Uniform samples on ``[0, 1)`` (``torch.rand``)."""
     return jax.random.uniform(next_key(key, generator), _size(size), _float_dtype(dtype))
 
 
-def randint(low, high=None, size=None, *, dtype=None, key=None, generator=None) -> jax.Array:
+def randint(low: Any, high: Any = None, size: Any = None, *, dtype: Any = None,
+            key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Integers uniform on ``[low, high)`` (``torch.randint(low=0, high, size)``)."""
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
@@ -254,13 +261,15 @@ def randint(low, high=None, size=None, *, dtype=None, key=None, generator=None) 
     return jax.random.randint(next_key(key, generator), _size((size,)), low, high, dtype=dtype)
 
 
-def randperm(n: int, *, dtype=None, key=None, generator=None) -> jax.Array:
+def randperm(n: int, *, dtype: Any = None, key: jax.Array | None = None,
+             generator: Generator | None = None) -> jax.Array:
     """A random permutation of ``0..n-1`` (``torch.randperm``)."""
     perm = jax.random.permutation(next_key(key, generator), int(n))
     return perm if dtype is None else perm.astype(dtype)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, dtype=None, key=None, generator=None) -> jax.Array:
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = None,
+           key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Normal samples with the given mean and std (``torch.normal``); broadcasts arrays."""
     if size is None:
         size = jnp.broadcast_shapes(jnp.shape(mean), jnp.shape(std))
@@ -268,13 +277,15 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, key=None, generator=None
     return z * std + mean
 
 
-def uniform(low=0.0, high=1.0, size=(), *, dtype=None, key=None, generator=None) -> jax.Array:
+def uniform(low: Any = 0.0, high: Any = 1.0, size: Any = (), *, dtype: Any = None,
+            key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Uniform samples on ``[low, high)``."""
     return jax.random.uniform(next_key(key, generator), _size((size,)), _float_dtype(dtype),
                               minval=low, maxval=high)
 
 
-def bernoulli(p, size=None, *, key=None, generator=None) -> jax.Array:
+def bernoulli(p: Any, size: Any = None, *, key: jax.Array | None = None,
+              generator: Generator | None = None) -> jax.Array:
     """0/1 samples with probability ``p`` (``torch.bernoulli``); float output like torch."""
     p = jnp.asarray(p)
     shape = p.shape if size is None else _size((size,))
@@ -282,12 +293,13 @@ def bernoulli(p, size=None, *, key=None, generator=None) -> jax.Array:
     return jax.random.bernoulli(next_key(key, generator), p, shape).astype(dtype)
 
 
-def multinomial(input, num_samples: int, replacement: bool = False, *, key=None,
-                generator=None) -> jax.Array:
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *,
+                key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     """Sample category indices from (unnormalised) probabilities (``torch.multinomial``)."""
     probs = jnp.asarray(input)
     if probs.ndim not in (1, 2):
-        raise ValueError(f"multinomial: expected input with 1 or 2 dimensions, got shape {probs.shape}")
+        raise ValueError("multinomial: expected input with 1 or 2 dimensions, got shape "
+                         f"{probs.shape}")
     if not replacement and num_samples > probs.shape[-1]:
         raise ValueError(f"multinomial: cannot draw num_samples={num_samples} > "
                          f"{probs.shape[-1]} categories without replacement")
@@ -302,15 +314,18 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, key=None,
     return jax.lax.top_k(logits + g, num_samples)[1]
 
 
-def randn_like(x, *, dtype=None, key=None, generator=None) -> jax.Array:
+def randn_like(x: Any, *, dtype: Any = None, key: jax.Array | None = None,
+               generator: Generator | None = None) -> jax.Array:
     return randn(*jnp.shape(x), dtype=dtype or jnp.result_type(x), key=key, generator=generator)
 
 
-def rand_like(x, *, dtype=None, key=None, generator=None) -> jax.Array:
+def rand_like(x: Any, *, dtype: Any = None, key: jax.Array | None = None,
+              generator: Generator | None = None) -> jax.Array:
     return rand(*jnp.shape(x), dtype=dtype or jnp.result_type(x), key=key, generator=generator)
 
 
-def randint_like(x, low, high=None, *, dtype=None, key=None, generator=None) -> jax.Array:
+def randint_like(x: Any, low: Any, high: Any = None, *, dtype: Any = None,
+                 key: jax.Array | None = None, generator: Generator | None = None) -> jax.Array:
     return randint(low, high, jnp.shape(x), dtype=dtype or jnp.result_type(x), key=key,
                    generator=generator)
 

@@ -30,7 +30,8 @@ Example::
 from __future__ import annotations
 
 import html
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -93,7 +94,7 @@ class LayerInfo:
         is_recursive: the module was already called earlier (shared / reused module).
     """
 
-    def __init__(self, module: Module, full_name: str, depth: int, parent: Optional["LayerInfo"]):
+    def __init__(self, module: Module, full_name: str, depth: int, parent: LayerInfo | None):
         self.module = module
         self.class_name = type(module).__name__
         self.full_name = full_name
@@ -328,8 +329,8 @@ def _set_modes(model: Module, mode: str):
 
 def summary(model: Module, input_size=None, input_data=None, dtypes=None, depth: int = 3,
             col_names: Sequence[str] = ("output_size", "num_params"),
-            batch_dim: Optional[int] = None,
-            verbose: Optional[int] = None, col_width: int = 25, mode: str = "eval",
+            batch_dim: int | None = None,
+            verbose: int | None = None, col_width: int = 25, mode: str = "eval",
             row_settings: Sequence[str] = ("depth", "var_names"), **kwargs) -> ModelStatistics:
     """Summarize ``model`` in a table of its layers, in call order (torchinfo's ``summary``).
 
@@ -524,7 +525,7 @@ def module_html(module: Module) -> str:
         >>> "Linear" in module_html(nn.Sequential(nn.Linear(2, 3)))
         True
     """
-    def node(m: Module, name: Optional[str], open_: bool) -> str:
+    def node(m: Module, name: str | None, open_: bool) -> str:
         total = _count(m.parameters())
         trainable = _count(p for p in m.parameters() if p.requires_grad)
         extra = m.extra_repr()

@@ -41,16 +41,17 @@ import collections.abc
 import functools
 import math
 import threading
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .functional import activation as _activation
 from ._placement import parse_device, parse_dtype
 from ._state import tracing
 from .amp.autocast_mode import autocast_op
+from .functional import activation as _activation
 
 __all__ = [
     # dtypes
@@ -70,7 +71,10 @@ __all__ = [
     "no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled",
 ]
 
-_builtin_bool, _builtin_int, _builtin_float = bool, int, float
+# The builtins, before the dtype names below shadow them (aliases so annotations can use them).
+_builtin_bool: TypeAlias = bool
+_builtin_int: TypeAlias = int
+_builtin_float: TypeAlias = float
 _builtin_max, _builtin_min, _builtin_sum = max, min, sum
 
 # -- dtypes -----------------------------------------------------------------------------------
@@ -179,7 +183,8 @@ def _scalar_dtype(value):
 
 # -- creation ---------------------------------------------------------------------------------
 
-def zeros(*size, dtype=None, device=None, requires_grad: _builtin_bool = False) -> jax.Array:
+def zeros(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: _builtin_bool = False) -> jax.Array:
     """An array of zeros (``torch.zeros``): ``nn.zeros(2, 3)`` or ``nn.zeros((2, 3))``.
 
     Args:
@@ -195,21 +200,23 @@ def zeros(*size, dtype=None, device=None, requires_grad: _builtin_bool = False) 
                    "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad: _builtin_bool = False) -> jax.Array:
+def ones(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: _builtin_bool = False) -> jax.Array:
     """An array of ones (``torch.ones``); arguments as :func:`zeros`."""
     shape = _shape(size, "ones")
     return _finish(jnp.ones(shape, _dtype(dtype) or _DEFAULT_FLOAT), device, requires_grad,
                    "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad: _builtin_bool = False) -> jax.Array:
+def empty(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: _builtin_bool = False) -> jax.Array:
     """``torch.empty``: zeros, since JAX has no uninitialised memory."""
     shape = _shape(size, "empty")
     return _finish(jnp.zeros(shape, _dtype(dtype) or _DEFAULT_FLOAT), device, requires_grad,
                    "empty")
 
 
-def full(size, fill_value, *, dtype=None, device=None,
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: _builtin_bool = False) -> jax.Array:
     """An array filled with ``fill_value`` (``torch.full``); the dtype follows the value like
     torch's (bool, int64, float32 for a Python bool, int, float)."""
@@ -224,23 +231,26 @@ def _like(fn: str, input, fill_value, dtype, device, requires_grad):
     return _finish(jnp.full(x.shape, fill_value, dt), device, requires_grad, fn)
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad: _builtin_bool = False):
+def zeros_like(input: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: _builtin_bool = False) -> jax.Array:
     """Zeros of ``input``'s shape and dtype (``torch.zeros_like``)."""
     return _like("zeros_like", input, 0, dtype, device, requires_grad)
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad: _builtin_bool = False):
+def ones_like(input: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: _builtin_bool = False) -> jax.Array:
     """Ones of ``input``'s shape and dtype (``torch.ones_like``)."""
     return _like("ones_like", input, 1, dtype, device, requires_grad)
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad: _builtin_bool = False):
+def empty_like(input: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: _builtin_bool = False) -> jax.Array:
     """``torch.empty_like``: zeros (JAX has no uninitialised memory)."""
     return _like("empty_like", input, 0, dtype, device, requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None,
-              requires_grad: _builtin_bool = False):
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: _builtin_bool = False) -> jax.Array:
     """``fill_value`` in ``input``'s shape and dtype (``torch.full_like``)."""
     return _like("full_like", input, fill_value, dtype, device, requires_grad)
 
@@ -257,7 +267,7 @@ def _number(value, fn: str, name: str):
     return value
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None,
+def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: _builtin_bool = False) -> jax.Array:
     """``[start, end)`` in steps of ``step`` (``torch.arange(end)`` or ``(start, end, step)``).
 
@@ -287,7 +297,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None,
     return _finish(jnp.asarray(values.astype(dt)), device, requires_grad, "arange")
 
 
-def linspace(start, end, steps: _builtin_int, *, dtype=None, device=None,
+def linspace(start: Any, end: Any, steps: _builtin_int, *, dtype: Any = None, device: Any = None,
              requires_grad: _builtin_bool = False) -> jax.Array:
     """``steps`` evenly spaced points from ``start`` to ``end`` inclusive (``torch.linspace``),
     computed with torch's symmetric rule (from ``start`` for the first half, from ``end`` for
@@ -305,7 +315,7 @@ def linspace(start, end, steps: _builtin_int, *, dtype=None, device=None,
     return _finish(jnp.asarray(values.astype(dt)), device, requires_grad, "linspace")
 
 
-def eye(n: _builtin_int, m: Optional[_builtin_int] = None, *, dtype=None, device=None,
+def eye(n: _builtin_int, m: _builtin_int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: _builtin_bool = False) -> jax.Array:
     """The ``n x m`` identity matrix (``torch.eye``; ``m`` defaults to ``n``)."""
     n, m = _shape((n, n if m is None else m), "eye")
@@ -350,7 +360,8 @@ def _from_data(data, dtype, fn: str, copy: _builtin_bool) -> jax.Array:
     return jnp.array(host, copy=True)
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: _builtin_bool = False) -> jax.Array:
+def tensor(data: Any, *, dtype: Any = None, device: Any = None,
+           requires_grad: _builtin_bool = False) -> jax.Array:
     """An array holding a copy of ``data`` (``torch.tensor``): numbers, nested lists, numpy or
     jax arrays (torch tensors too).
 
@@ -365,7 +376,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: _builtin_bool = Fals
     return _finish(_from_data(data, dtype, "tensor", copy=True), device, requires_grad, "tensor")
 
 
-def as_tensor(data, dtype=None, device=None) -> jax.Array:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> jax.Array:
     """``data`` as an array (``torch.as_tensor``): a jax array of the right dtype is returned
     as is; anything else is converted like :func:`tensor`."""
     return _finish(_from_data(data, dtype, "as_tensor", copy=False), device, False, "as_tensor")
@@ -441,7 +452,7 @@ def stack(tensors: Sequence, dim: _builtin_int = 0) -> jax.Array:
     return jnp.stack(xs, axis=d)
 
 
-def flatten(input, start_dim: _builtin_int = 0, end_dim: _builtin_int = -1) -> jax.Array:
+def flatten(input: Any, start_dim: _builtin_int = 0, end_dim: _builtin_int = -1) -> jax.Array:
     """Merge dimensions ``start_dim..end_dim`` into one (``torch.flatten``; 0-d gives ``(1,)``)."""
     x = _array(input, "flatten")
     if x.ndim == 0:
@@ -457,7 +468,7 @@ def flatten(input, start_dim: _builtin_int = 0, end_dim: _builtin_int = -1) -> j
     return x.reshape(x.shape[:s] + (merged,) + x.shape[e + 1:])
 
 
-def squeeze(input, dim=None) -> jax.Array:
+def squeeze(input: Any, dim: Any = None) -> jax.Array:
     """Drop dimensions of size 1 (``torch.squeeze``): all of them, or those in ``dim`` (an int
     or a tuple); a named dimension whose size is not 1 is left alone, as in torch (numpy
     raises)."""
@@ -470,14 +481,14 @@ def squeeze(input, dim=None) -> jax.Array:
     return jnp.squeeze(x, axis=keep) if keep else x
 
 
-def unsqueeze(input, dim: _builtin_int) -> jax.Array:
+def unsqueeze(input: Any, dim: _builtin_int) -> jax.Array:
     """Insert a dimension of size 1 at ``dim`` (``torch.unsqueeze``; ``dim`` in
     ``[-ndim - 1, ndim]``)."""
     x = _array(input, "unsqueeze")
     return jnp.expand_dims(x, _dim(dim, x.ndim + 1, "unsqueeze"))
 
 
-def transpose(input, dim0: _builtin_int, dim1: _builtin_int) -> jax.Array:
+def transpose(input: Any, dim0: _builtin_int, dim1: _builtin_int) -> jax.Array:
     """Swap two dimensions (``torch.transpose``).
 
     Note: ``x.transpose(0, 1)`` on a jax array is numpy's transpose, whose arguments are the
@@ -489,7 +500,7 @@ def transpose(input, dim0: _builtin_int, dim1: _builtin_int) -> jax.Array:
                         _dim(dim1, x.ndim, "transpose", "dim1"))
 
 
-def t(input) -> jax.Array:
+def t(input: Any) -> jax.Array:
     """The transpose of an array with at most 2 dimensions (``torch.t``)."""
     x = _array(input, "t")
     if x.ndim > 2:
@@ -498,7 +509,7 @@ def t(input) -> jax.Array:
     return x.T
 
 
-def permute(input, dims: Sequence[_builtin_int]) -> jax.Array:
+def permute(input: Any, dims: Sequence[_builtin_int]) -> jax.Array:
     """Reorder the dimensions (``torch.permute(x, (2, 0, 1))``)."""
     x = _array(input, "permute")
     if not isinstance(dims, (tuple, list)):
@@ -512,7 +523,7 @@ def permute(input, dims: Sequence[_builtin_int]) -> jax.Array:
     return jnp.transpose(x, axes)
 
 
-def chunk(input, chunks: _builtin_int, dim: _builtin_int = 0) -> tuple:
+def chunk(input: Any, chunks: _builtin_int, dim: _builtin_int = 0) -> tuple:
     """Split into ``chunks`` pieces of ``ceil(size / chunks)`` (the last smaller; fewer pieces
     when the size does not allow ``chunks``), as ``torch.chunk`` does."""
     x = _array(input, "chunk")
@@ -528,7 +539,7 @@ def chunk(input, chunks: _builtin_int, dim: _builtin_int = 0) -> tuple:
     return split(x, -(-n // chunks), d)
 
 
-def split(tensor, split_size_or_sections, dim: _builtin_int = 0) -> tuple:
+def split(tensor: Any, split_size_or_sections: Any, dim: _builtin_int = 0) -> tuple:
     """Split into pieces of ``split_size`` (the last smaller) or of the listed sizes, which
     must add up to the dimension's size (``torch.split``)."""
     x = _array(tensor, "split", "tensor")
@@ -537,7 +548,7 @@ def split(tensor, split_size_or_sections, dim: _builtin_int = 0) -> tuple:
     d = _dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
-        sizes = [_builtin_int(s) for s in split_size_or_sections]
+        sizes: list = [_builtin_int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or _builtin_sum(sizes) != n:
             raise ValueError(f"split: split sizes {list(sizes)} must be non-negative and add "
                              f"up to {n} (the size of dimension {d})")
@@ -551,7 +562,7 @@ def split(tensor, split_size_or_sections, dim: _builtin_int = 0) -> tuple:
     return tuple(jnp.split(x, bounds, axis=d))
 
 
-def where(condition, input=None, other=None):
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other`` (``torch.where``); scalars
     broadcast. ``where(condition)`` alone returns the indices of the true entries, one array
     per dimension (not under ``nn.jit``: its size depends on the values)."""
@@ -565,7 +576,7 @@ def where(condition, input=None, other=None):
     return jnp.where(cond, input, other)
 
 
-def clamp(input, min=None, max=None) -> jax.Array:
+def clamp(input: Any, min: Any = None, max: Any = None) -> jax.Array:
     """Limit values to ``[min, max]`` (``torch.clamp``; either bound may be None or an array).
 
     The gradient is torch's: to ``input`` where ``min <= x <= max`` (bounds included), to an
@@ -608,7 +619,7 @@ def _clamp_both_jvp(primals, tangents):
     return out, tangent.astype(out.dtype)
 
 
-def clip(input, min=None, max=None) -> jax.Array:
+def clip(input: Any, min: Any = None, max: Any = None) -> jax.Array:
     """Alias of :func:`clamp` (``torch.clip``)."""
     return clamp(input, min, max)
 
@@ -620,12 +631,12 @@ def _matrix_op(fn: str, input, diagonal: _builtin_int, op):
     return op(x, k=diagonal)
 
 
-def tril(input, diagonal: _builtin_int = 0) -> jax.Array:
+def tril(input: Any, diagonal: _builtin_int = 0) -> jax.Array:
     """The lower triangle of the last two dimensions (``torch.tril``)."""
     return _matrix_op("tril", input, diagonal, jnp.tril)
 
 
-def triu(input, diagonal: _builtin_int = 0) -> jax.Array:
+def triu(input: Any, diagonal: _builtin_int = 0) -> jax.Array:
     """The upper triangle of the last two dimensions (``torch.triu``)."""
     return _matrix_op("triu", input, diagonal, jnp.triu)
 
@@ -633,7 +644,7 @@ def triu(input, diagonal: _builtin_int = 0) -> jax.Array:
 # -- products, reductions ---------------------------------------------------------------------
 
 @autocast_op("matmul")
-def matmul(input, other) -> jax.Array:
+def matmul(input: Any, other: Any) -> jax.Array:
     """Matrix product with broadcasting (``torch.matmul``, the ``@`` operator)."""
     a, b = _array(input, "matmul"), _array(other, "matmul", "other")
     if a.ndim == 0 or b.ndim == 0:
@@ -647,7 +658,7 @@ def matmul(input, other) -> jax.Array:
 
 
 @autocast_op("mm")
-def mm(input, mat2) -> jax.Array:
+def mm(input: Any, mat2: Any) -> jax.Array:
     """The product of two matrices (``torch.mm``; 2-D only)."""
     a, b = _array(input, "mm"), _array(mat2, "mm", "mat2")
     if a.ndim != 2 or b.ndim != 2:
@@ -659,7 +670,7 @@ def mm(input, mat2) -> jax.Array:
 
 
 @autocast_op("bmm")
-def bmm(input, mat2) -> jax.Array:
+def bmm(input: Any, mat2: Any) -> jax.Array:
     """Batched matrix product of ``(b, n, m)`` and ``(b, m, p)`` arrays (``torch.bmm``)."""
     a, b = _array(input, "bmm"), _array(mat2, "bmm", "mat2")
     if a.ndim != 3 or b.ndim != 3:
@@ -687,20 +698,23 @@ def _arg_reduce(fn: str, op, input, dim, keepdim):
     return op(x, axis=_dim(dim, x.ndim, fn), keepdims=keepdim)
 
 
-def argmax(input, dim: Optional[_builtin_int] = None, keepdim: _builtin_bool = False):
+def argmax(input: Any, dim: _builtin_int | None = None,
+           keepdim: _builtin_bool = False) -> jax.Array:
     """Index of the (first) largest value, over the flattened array or along ``dim``
     (``torch.argmax``; NaN counts as largest)."""
     return _arg_reduce("argmax", jnp.argmax, input, dim, keepdim)
 
 
-def argmin(input, dim: Optional[_builtin_int] = None, keepdim: _builtin_bool = False):
+def argmin(input: Any, dim: _builtin_int | None = None,
+           keepdim: _builtin_bool = False) -> jax.Array:
     """Index of the (first) smallest value (``torch.argmin``)."""
     return _arg_reduce("argmin", jnp.argmin, input, dim, keepdim)
 
 
 # torch.return_types.max / .min: named (values, indices) pairs.
-_MaxResult = collections.namedtuple("max", ["values", "indices"])
-_MinResult = collections.namedtuple("min", ["values", "indices"])
+# (Named as torch's types print: ``max(values=..., indices=...)``.)
+_MaxResult = collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
+_MinResult = collections.namedtuple("min", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _max_min(fn: str, input, dim, keepdim, other, pick, elementwise, whole, result):
@@ -728,7 +742,7 @@ def _max_min(fn: str, input, dim, keepdim, other, pick, elementwise, whole, resu
     return result(values, idx)
 
 
-def max(input, dim=None, keepdim: _builtin_bool = False, *, other=None):
+def max(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None) -> Any:
     """``torch.max``: ``max(x)`` the largest value; ``max(x, dim, keepdim=False)`` a named
     pair ``(values, indices)``; ``max(x, other)`` the elementwise maximum.
 
@@ -739,14 +753,15 @@ def max(input, dim=None, keepdim: _builtin_bool = False, *, other=None):
                     _MaxResult)
 
 
-def min(input, dim=None, keepdim: _builtin_bool = False, *, other=None):
+def min(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *, other: Any = None) -> Any:
     """``torch.min``: as :func:`max`, for the smallest value."""
     return _max_min("min", input, dim, keepdim, other, jnp.argmin, jnp.minimum, jnp.min,
                     _MinResult)
 
 
 @autocast_op("sum")
-def sum(input, dim=None, keepdim: _builtin_bool = False, *, dtype=None) -> jax.Array:
+def sum(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *,
+        dtype: Any = None) -> jax.Array:
     """The sum over all elements or the dimension(s) ``dim`` (``torch.sum``)."""
     x = _array(input, "sum")
     dt = _dtype(dtype)
@@ -755,7 +770,8 @@ def sum(input, dim=None, keepdim: _builtin_bool = False, *, dtype=None) -> jax.A
     return jnp.sum(x, axis=_reduce_dims(x, dim, "sum"), keepdims=keepdim, dtype=dt)
 
 
-def mean(input, dim=None, keepdim: _builtin_bool = False, *, dtype=None) -> jax.Array:
+def mean(input: Any, dim: Any = None, keepdim: _builtin_bool = False, *,
+         dtype: Any = None) -> jax.Array:
     """The mean over all elements or the dimension(s) ``dim`` (``torch.mean``; floating
     input, or a floating ``dtype``)."""
     x = _array(input, "mean")
@@ -784,37 +800,37 @@ def _moment(fn: str, op, input, dim, unbiased, keepdim, correction):
               keepdims=keepdim)
 
 
-def std(input, dim=None, unbiased: Optional[_builtin_bool] = None, keepdim: _builtin_bool = False,
-        *, correction=None) -> jax.Array:
+def std(input: Any, dim: Any = None, unbiased: _builtin_bool | None = None,
+        keepdim: _builtin_bool = False, *, correction: Any = None) -> jax.Array:
     """Standard deviation (``torch.std``): unbiased (``correction=1``) by default, where
     ``jnp.std``/``x.std()`` divide by ``n``."""
     return _moment("std", jnp.std, input, dim, unbiased, keepdim, correction)
 
 
-def var(input, dim=None, unbiased: Optional[_builtin_bool] = None, keepdim: _builtin_bool = False,
-        *, correction=None) -> jax.Array:
+def var(input: Any, dim: Any = None, unbiased: _builtin_bool | None = None,
+        keepdim: _builtin_bool = False, *, correction: Any = None) -> jax.Array:
     """Variance (``torch.var``): unbiased (``correction=1``) by default, unlike ``jnp.var``."""
     return _moment("var", jnp.var, input, dim, unbiased, keepdim, correction)
 
 
 @autocast_op("softmax")
-def softmax(input, dim: _builtin_int, dtype=None) -> jax.Array:
+def softmax(input: Any, dim: _builtin_int, dtype: Any = None) -> jax.Array:
     """``torch.softmax``: ``F.softmax`` with a required ``dim``."""
     return _activation.softmax(input, dim=dim, dtype=dtype)
 
 
 @autocast_op("log_softmax")
-def log_softmax(input, dim: _builtin_int, dtype=None) -> jax.Array:
+def log_softmax(input: Any, dim: _builtin_int, dtype: Any = None) -> jax.Array:
     """``torch.log_softmax``: ``F.log_softmax`` with a required ``dim``."""
     return _activation.log_softmax(input, dim=dim, dtype=dtype)
 
 
-def numel(input) -> _builtin_int:
+def numel(input: Any) -> _builtin_int:
     """The number of elements (``torch.numel``; a jax array's ``x.size``)."""
     return _builtin_int(np.prod(np.shape(_array(input, "numel")), dtype=np.int64))
 
 
-def detach(input) -> jax.Array:
+def detach(input: Any) -> jax.Array:
     """``input`` with its gradient stopped (``torch.detach`` / ``x.detach()``):
     ``jax.lax.stop_gradient``."""
     return jax.lax.stop_gradient(_array(input, "detach"))
@@ -904,7 +920,7 @@ class enable_grad(_GradMode):
 class inference_mode(_GradMode):
     """``torch.inference_mode(mode=True)``: ``no_grad`` when ``mode`` is true."""
 
-    def __init__(self, mode: _builtin_bool = True):
+    def __init__(self, mode: _builtin_bool = True) -> None:
         self.mode = mode
         self._enabled = not mode
 
@@ -916,7 +932,7 @@ class set_grad_enabled(_GradMode):
     """``torch.set_grad_enabled(mode)``: sets the mode now (as a function call) or for a block
     (as a context manager) or a function (as a decorator)."""
 
-    def __init__(self, mode: _builtin_bool):
+    def __init__(self, mode: _builtin_bool) -> None:
         if not isinstance(mode, (_builtin_bool, np.bool_)):
             raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
         self.mode = _builtin_bool(mode)

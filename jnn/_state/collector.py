@@ -19,7 +19,8 @@ do so in their own class bodies.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .static import Template, is_stateful, rebuild, split
 
@@ -49,8 +50,8 @@ class NestedArraySlot:
         self.last: tuple = ()
 
     def __getitem__(self, _index):
-        leaves, template = split(self.owner.get(self.name))
-        leaves = tuple(leaves)
+        leaf_list, template = split(self.owner.get(self.name))
+        leaves = tuple(leaf_list)
         if len(leaves) == len(self.last) and all(a is b for a, b in zip(leaves, self.last)):
             return self.last  # unchanged since the last write: the same object
         if template.static_key() != self.key:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["STATE_LOCK", "swapped_state", "wait_if_foreign", "jit_depth", "recorder",
            "TraceRecorder", "recording", "note_side_effect", "UNTRACKED_NAMES"]
@@ -32,7 +33,7 @@ _swap = {"owner": None, "depth": 0}
 
 class _Local(threading.local):
     jit_depth = 0
-    recorder: Optional["TraceRecorder"] = None
+    recorder: TraceRecorder | None = None
 
 
 _local = _Local()
@@ -84,7 +85,7 @@ def note_side_effect(what: str) -> None:
         rec.side_effects.append(what)
 
 
-def recorder() -> Optional["TraceRecorder"]:
+def recorder() -> TraceRecorder | None:
     """The recorder of the innermost ``nn.jit`` trace on this thread, or ``None``."""
     return _local.recorder
 
@@ -155,7 +156,7 @@ def _recording_getattribute(self, name):
     return value
 
 
-_installed = {"count": 0, "classes": ()}
+_installed: dict[str, Any] = {"count": 0, "classes": ()}
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ structural change that ``nn.jit`` sees without being told.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Iterable, Optional
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 __all__ = ["RemovableHandle", "add_hook"]
 
@@ -31,15 +32,15 @@ class RemovableHandle:
             if d is not None and self.id in d:
                 del d[self.id]
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc) -> None:
         self.remove()
 
 
-def add_hook(hooks: dict, hook: Callable, prepend: bool = False,
-             extra: Optional[Iterable[dict]] = None) -> RemovableHandle:
+def add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False,
+             extra: Iterable[dict] | None = None) -> RemovableHandle:
     """Register ``hook`` in ``hooks`` (first if ``prepend``) and return its handle."""
     if not callable(hook):
         raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")

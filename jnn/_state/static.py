@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jax
 import numpy as np
@@ -161,7 +162,8 @@ _LEAF = Template("leaf")
 
 
 def split(value: Any) -> tuple[list, Template]:
-    """Take the arrays out of ``value`` (through lists, tuples and dicts): ``(leaves, template)``."""
+    """Take the arrays out of ``value`` (through lists, tuples and dicts):
+    ``(leaves, template)``."""
     leaves: list = []
     template = _split(value, leaves, set())
     return leaves, template
@@ -219,13 +221,15 @@ def _fresh_copy(value: Any, memo: dict | None = None) -> Any:
         return found
     t = type(value)
     if t is list:
-        new = memo[id(value)] = []
-        new.extend(_fresh_copy(x, memo) for x in value)
-        return new
+        new_list: list = []
+        memo[id(value)] = new_list
+        new_list.extend(_fresh_copy(x, memo) for x in value)
+        return new_list
     if t is dict:
-        new = memo[id(value)] = {}
-        new.update((k, _fresh_copy(x, memo)) for k, x in value.items())
-        return new
+        new_dict: dict = {}
+        memo[id(value)] = new_dict
+        new_dict.update((k, _fresh_copy(x, memo)) for k, x in value.items())
+        return new_dict
     if t is set or t is bytearray:
         return t(value)
     if t is types.SimpleNamespace or (dataclasses.is_dataclass(value) and

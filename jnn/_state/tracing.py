@@ -23,6 +23,8 @@ STAGED = "staged"      # jax.jit, lax.scan/cond/while bodies, jax.checkpoint, cu
 BATCHED = "batched"    # jax.vmap (over eager or autodiff execution)
 UNKNOWN = "unknown"
 
+_trace_ctx: Any
+_EvalTrace: Any
 try:  # pragma: no cover - exercised through the public behaviour
     from jax._src import core as _core
 
@@ -74,7 +76,7 @@ def current_trace_kind() -> str:
 def under_differentiation() -> bool:
     """Whether a ``jax.grad`` / ``jvp`` / ``nn.grad`` trace is active (at any depth)."""
     names = _active_traces()
-    return bool(names) and any(name in _AUTODIFF_TRACES for name in names)
+    return names is not None and any(name in _AUTODIFF_TRACES for name in names)
 
 
 def is_tracer(value: Any) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 __all__ = ["epoch", "note_change", "IdentityDict", "ValueDict", "PendingDict", "HookDict",
            "TrackedList"]
@@ -42,7 +43,13 @@ def note_change() -> None:
     _epoch = next(_counter)
 
 
-class _NotifyingDict:
+if TYPE_CHECKING:  # a mixin over dict / OrderedDict: the type checker sees its dict base
+    _DictBase = dict
+else:
+    _DictBase = object
+
+
+class _NotifyingDict(_DictBase):
     """Mutators shared by the tracked dicts; ``_notify_set`` decides whether a set is structural."""
 
     __slots__ = ()
@@ -84,7 +91,7 @@ class _NotifyingDict:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def __ior__(self, other):
+    def __ior__(self, other):  # type: ignore[misc]  # (dict's |= returns Self too)
         self.update(other)
         return self
 

@@ -3,8 +3,16 @@
     with nn.autocast("cpu", dtype=jnp.bfloat16):
         loss = criterion(model(x), y)
 """
-from .autocast_mode import (AUTOCAST_OPS, autocast, autocast_op, autocast_signature,
-                            autocast_state, cast_for, get_autocast_dtype, is_autocast_enabled)
+from .autocast_mode import (
+                            AUTOCAST_OPS,
+                            autocast,
+                            autocast_op,
+                            autocast_signature,
+                            autocast_state,
+                            cast_for,
+                            get_autocast_dtype,
+                            is_autocast_enabled,
+)
 from .grad_scaler import GradScaler
 
 __all__ = ["autocast", "GradScaler", "autocast_op", "autocast_state", "autocast_signature",

@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import threading
 import warnings
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -67,10 +68,10 @@ _CASTABLE = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.floa
 
 class _State(threading.local):
     # device type -> (dtype, op table) while its autocast is enabled on this thread
-    regions: dict = None
+    regions: dict | None = None
     # the table that applies to this thread's kernels now (None: no autocast, or inside an
     # autocast op, whose own inner ops do not autocast again, as in torch)
-    active: Optional[tuple] = None
+    active: tuple | None = None
 
 
 _state = _State()
@@ -95,7 +96,7 @@ def _regions() -> dict:
     return _state.regions
 
 
-def autocast_state() -> Optional[tuple]:
+def autocast_state() -> tuple | None:
     """``(device_type, dtype)`` of the autocast region that applies to jnn's kernels on this
     thread, or ``None`` outside autocast.
 
@@ -116,7 +117,7 @@ def autocast_signature() -> tuple:
     return tuple(sorted((d, jnp.dtype(dt).name) for d, (dt, _) in regions.items()))
 
 
-def is_autocast_enabled(device_type: Optional[str] = None) -> bool:
+def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is enabled for ``device_type`` (default: the backend's) on this
     thread (``torch.is_autocast_enabled``)."""
     device_type = _backend_device_type() if device_type is None else device_type
@@ -181,7 +182,7 @@ class autocast:
     """
 
     def __init__(self, device_type: str = "cuda", dtype: Any = None, enabled: bool = True,
-                 cache_enabled: Optional[bool] = None):
+                 cache_enabled: bool | None = None):
         if not isinstance(device_type, str):
             raise ValueError(f"autocast: expected device_type of type str, got "
                              f"{type(device_type).__name__}")
@@ -222,7 +223,7 @@ class autocast:
         _note_change()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         device, previous = self._saved.pop()
         regions = _regions()
         if previous is None:
@@ -314,6 +315,6 @@ def autocast_op(name: str) -> Callable:
                 return fn(*args, **kwargs)
             finally:
                 _state.active = active
-        call.__wrapped_autocast_op__ = name
+        call.__wrapped_autocast_op__ = name  # type: ignore[attr-defined]  # (a function attribute)
         return call
     return decorate

@@ -171,7 +171,8 @@ class GradScaler:
         return [p for group in optimizer.param_groups for p in group["params"]]
 
     def _unscale_grads(self, optimizer, grads):
-        inv_scale = (1.0 / self._scale.astype(jnp.float64 if jax.config.jax_enable_x64
+        x64 = jax.config.jax_enable_x64  # type: ignore[attr-defined]  # (no stub)
+        inv_scale = (1.0 / self._scale.astype(jnp.float64 if x64
                                               else jnp.float32)).astype(jnp.float32)
         if grads is None:  # torch style: each parameter's .grad, unscaled in place
             found = []
@@ -245,13 +246,13 @@ class GradScaler:
         state = self._state_for(optimizer)
         if state["stage"] == _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
-        args = list(args)
-        grads = args[0] if args else kwargs.get("grads")
+        arg_list = list(args)
+        grads = arg_list[0] if arg_list else kwargs.get("grads")
         if state["stage"] == _READY:
             unscaled = self.unscale_(optimizer, grads)
             if grads is not None:
-                if args:
-                    args[0] = unscaled
+                if arg_list:
+                    arg_list[0] = unscaled
                 else:
                     kwargs["grads"] = unscaled
         found_inf = state["found_inf"]
@@ -259,12 +260,12 @@ class GradScaler:
         if not _is_tracer(found_inf):  # eager: torch's branch
             if bool(found_inf):
                 return None
-            return optimizer.step(*args, **kwargs)
+            return optimizer.step(*arg_list, **kwargs)
         # Traced: run the update and keep the previous values where the gradients overflowed.
         params = self._params(optimizer)
         before = [p.data for p in params]
         saved = {id(p): dict(optimizer.state.get(p) or {}) for p in params}
-        out = optimizer.step(*args, **kwargs)
+        out = optimizer.step(*arg_list, **kwargs)
         for p, old in zip(params, before):
             p.data = jnp.where(found_inf, old, p.data)
         for p in params:

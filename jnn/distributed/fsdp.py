@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import weakref
-from typing import Callable, Mapping, Optional, Union
+from collections.abc import Callable, Mapping
 
 import jax
 import numpy as np
@@ -27,10 +27,9 @@ __all__ = ["fully_shard", "default_mesh", "shard_batch", "full_array", "placemen
 
 _DEFAULT_AXIS = "fsdp"
 # module -> {its own parameter/buffer name: NamedSharding}, for the state_dict hooks.
-_SHARDINGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SHARDINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-PlacementRule = Union[Mapping[str, PartitionSpec],
-                      Callable[[str, object], Optional[PartitionSpec]]]
+PlacementRule = Mapping[str, PartitionSpec] | Callable[[str, object], PartitionSpec | None]
 
 
 def default_mesh(axis_name: str = _DEFAULT_AXIS) -> Mesh:
@@ -146,7 +145,7 @@ def full_array(value):
     return jax.device_put(gathered, jax.local_devices()[0])
 
 
-def shard_batch(batch, mesh: Optional[Mesh] = None, axis_name: Optional[str] = None):
+def shard_batch(batch, mesh: Mesh | None = None, axis_name: str | None = None):
     """Split a batch's dim 0 over a mesh axis, as FSDP's data-parallel input.
 
     With one process ``batch`` is the global batch. After ``jax.distributed.initialize``
@@ -209,11 +208,11 @@ def placements(module: Module) -> dict:
     return out
 
 
-def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
-                reshard_after_forward: Union[bool, int, None] = None,
-                shard_placement_fn: Optional[PlacementRule] = None,
+def fully_shard(module: Module, *, mesh: Mesh | None = None,
+                reshard_after_forward: bool | int | None = None,
+                shard_placement_fn: PlacementRule | None = None,
                 mp_policy=None, offload_policy=None, ignored_params=None,
-                axis_name: Optional[str] = None) -> Module:
+                axis_name: str | None = None) -> Module:
     """Shard ``module``'s parameters and buffers over a device mesh (``torch.distributed.fsdp.
     fully_shard``, FSDP2).
 
@@ -313,7 +312,7 @@ def fully_shard(module: Module, *, mesh: Optional[Mesh] = None,
     mesh, axis_name = _check_mesh(mesh, axis_name)
     ignored = {id(p) for p in (ignored_params or ())}
     size = mesh.shape[axis_name]
-    plan = {}  # id(owner module) -> {local name: sharding}
+    plan: dict[int, tuple] = {}  # id(owner module) -> (owner, {local name: sharding})
     for prefix, owner in module.named_modules():
         local = plan.setdefault(id(owner), (owner, {}))[1]
         entries = [(n, p, p._data) for n, p in owner._parameters.items() if p is not None]

@@ -28,7 +28,8 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +41,7 @@ from ..transforms.functional_call import functional_call
 __all__ = ["functional_call", "vmap", "grad", "grad_and_value", "vjp", "jvp", "jacrev",
            "jacfwd", "hessian", "stack_module_state"]
 
-ArgNums = Union[int, Sequence[int]]
+ArgNums = int | Sequence[int]
 
 
 def _unbox(tree):
@@ -48,7 +49,7 @@ def _unbox(tree):
                                   is_leaf=lambda x: isinstance(x, Parameter))
 
 
-def _check_argnums(fn: str, argnums) -> Union[int, tuple]:
+def _check_argnums(fn: str, argnums) -> int | tuple:
     if isinstance(argnums, int) and not isinstance(argnums, bool):
         return argnums
     if isinstance(argnums, (tuple, list)) and argnums and all(
@@ -67,7 +68,7 @@ def _pure(func: Callable) -> Callable:
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
-         chunk_size: Optional[int] = None) -> Callable:
+         chunk_size: int | None = None) -> Callable:
     """Vectorise ``func`` over a dimension of its inputs (``torch.func.vmap``).
 
     Args:
@@ -132,7 +133,8 @@ def grad_and_value(func: Callable, argnums: ArgNums = 0, has_aux: bool = False) 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with ``has_aux``), as
     ``torch.func.vjp``: ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal."""
-    return jax.vjp(_pure(func), *primals, has_aux=has_aux)
+    # (jax.vjp's overloads take has_aux as a literal; here it is a run-time bool.)
+    return jax.vjp(_pure(func), *primals, has_aux=has_aux)  # type: ignore[call-overload]
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False,
@@ -146,7 +148,7 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool =
 
 
 def jacrev(func: Callable, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, _preallocate_and_copy: bool = False) -> Callable:
+           chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
     """The Jacobian by reverse mode (``torch.func.jacrev``): with dict arguments (a module's
     parameters) a dict of Jacobians, each of shape ``output.shape + param.shape``.
 

@@ -11,9 +11,10 @@ layer's kernel:
 
 :func:`eager_jit` fixes both the same way: eagerly, the kernel runs as one ``jax.jit`` program
 keyed by its static configuration (the hashable arguments named in ``static_argnames``) and the
-shapes and dtypes of its array arguments; inside a trace it runs as the plain code it is. The compiled programs live in
-JAX's own caches (least-recently-used, bounded: ``jax._src.util.weakref_lru_cache`` and the C++
-dispatch cache of ``jax.jit``), so a long session with many shapes does not grow without bound.
+shapes and dtypes of its array arguments; inside a trace it runs as the plain code it is. The
+compiled programs live in JAX's own caches (least-recently-used, bounded:
+``jax._src.util.weakref_lru_cache`` and the C++ dispatch cache of ``jax.jit``), so a long session
+with many shapes does not grow without bound.
 
 Rules for a kernel wrapped with :func:`eager_jit`:
 
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
@@ -192,5 +193,5 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
             return fn(*args, **kwargs)
         return jitted(kind)(*values, **kw_values)
 
-    call.jitted = jitted
+    call.jitted = jitted  # type: ignore[attr-defined]  # (a function attribute)
     return call

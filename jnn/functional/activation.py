@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
-from ..amp.autocast_mode import autocast_op
 
 __all__ = [
     "threshold", "relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "selu", "celu", "gelu",
@@ -626,7 +625,7 @@ def hardshrink(input, lambd: float = 0.5) -> jax.Array:
 
 # -- softmax family ----------------------------------------------------------------------------
 
-def _softmax_dim(dim, ndim: int, fn: str) -> Optional[int]:
+def _softmax_dim(dim, ndim: int, fn: str) -> int | None:
     if dim is None:
         return 0 if ndim in (0, 1, 3) else 1
     return _canonical_dim(fn, dim, ndim)
@@ -648,7 +647,7 @@ def _reduce_0d(fn, x, d):
 
 
 @autocast_op("softmax")
-def softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
     Args:
@@ -673,7 +672,7 @@ def softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) 
     return _reduce_0d(jax.nn.softmax, x, _softmax_dim(dim, x.ndim, "softmax"))
 
 
-def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``softmax(-x)`` along ``dim``.
 
     Args:
@@ -697,7 +696,7 @@ def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) 
 
 
 @autocast_op("log_softmax")
-def log_softmax(input, dim: Optional[int] = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
     """``log(softmax(x))`` along ``dim``, computed stably.
 
     Args:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._utils import as_array, check_operands
-from ..amp.autocast_mode import autocast_op
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -84,7 +83,7 @@ def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
 
 @autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None,
+                                 is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False, *, rng_key=None) -> jax.Array:
     """``softmax(Q K^T * scale + mask) V`` (``torch.nn.functional.scaled_dot_product_attention``).
 

@@ -12,8 +12,8 @@ import operator
 import jax
 import jax.numpy as jnp
 
-from ._utils import as_array, check_operands
 from ..amp.autocast_mode import autocast_op
+from ._utils import as_array, check_operands
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -258,7 +258,8 @@ _CONV_DOC = """Applies a {n}-D convolution (``torch.nn.functional.conv{n}d``).
         {ex_out}
     """
 
-_CONV_T_DOC = """Applies a {n}-D transposed convolution (``torch.nn.functional.conv_transpose{n}d``).
+_CONV_T_DOC = """Applies a {n}-D transposed convolution
+    (``torch.nn.functional.conv_transpose{n}d``).
 
     The gradient of ``conv{n}d`` with respect to its input, sometimes called "deconvolution".
 
@@ -339,6 +340,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 for _n, _f in ((1, conv1d), (2, conv2d), (3, conv3d)):
     _f.__doc__ = _CONV_DOC.format(n=_n, **_EXAMPLES[_n])
-for _n, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
-    _f.__doc__ = _CONV_T_DOC.format(n=_n, **_EXAMPLES[_n])
+for _n, _ft in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _ft.__doc__ = _CONV_T_DOC.format(n=_n, **_EXAMPLES[_n])
 del _n, _f

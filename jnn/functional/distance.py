@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import as_array, float_input
 from ..amp.autocast_mode import autocast_op
+from ._utils import as_array, float_input
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
 

@@ -6,6 +6,8 @@ kernel), so they are exact in every precision and their gradients are cheap: the
 """
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -122,7 +124,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> ja
     blocks = x.reshape(n, c, k[0], k[1], oh, ow)
     hp, wp = out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]
     zero = jnp.zeros((), x.dtype)
-    out = None
+    out: Any = None
     for i in range(k[0]):
         for j in range(k[1]):
             # Place block (i, j) at rows i*d, i*d + s, ... via interior padding.

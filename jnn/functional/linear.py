@@ -1,13 +1,12 @@
 """Linear kernels: ``linear``, ``bilinear`` (and ``identity``-free helpers)."""
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import check_operands
-from ..amp.autocast_mode import autocast_op
 
 __all__ = ["linear", "bilinear"]
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import as_array, check_operands
 from .distance import pairwise_distance
-from ..amp.autocast_mode import autocast_op
 
 __all__ = [
     "l1_loss", "mse_loss", "cross_entropy", "nll_loss", "poisson_nll_loss", "gaussian_nll_loss",
@@ -64,7 +64,7 @@ def _reduce(loss, reduction: str):
     return loss
 
 
-def _concrete(x) -> Optional[np.ndarray]:
+def _concrete(x) -> np.ndarray | None:
     """The numpy value of ``x`` when it is concrete (not a tracer), else ``None``."""
     if isinstance(x, jax.core.Tracer):
         return None
@@ -814,8 +814,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     C = x2.shape[1]
     ct = _concrete(t2)
     if ct is not None:
-        valid = np.cumprod(ct != -1, axis=1).astype(bool)
-        bad = valid & ((ct < 0) | (ct >= C))
+        valid_host = np.cumprod(ct != -1, axis=1).astype(bool)
+        bad = valid_host & ((ct < 0) | (ct >= C))
         if bad.any():
             raise ValueError(f"multilabel_margin_loss: target {ct[bad].flat[0]} is out of "
                              f"bounds: expected class indices in [0, {C}) or -1")
@@ -960,7 +960,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *,
-                                      distance_function: Optional[Callable] = None,
+                                      distance_function: Callable | None = None,
                                       margin: float = 1.0, swap: bool = False,
                                       reduction: str = "mean"):
     """``max(0, d(a, p) - d(a, n) + margin)`` with a custom distance ``d``.

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
-from ..amp.autocast_mode import autocast_op
 
 __all__ = ["batch_norm", "batch_norm_with_update", "instance_norm", "layer_norm", "group_norm",
            "rms_norm", "local_response_norm", "normalize"]
@@ -93,7 +93,7 @@ def _verify_batch_size(fn: str, shape) -> None:
 @functools.partial(eager_jit, static_argnames=("training", "eps", "fn", "batch_stats"))
 def _batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                 momentum=0.1, eps=1e-5, fn: str = "batch_norm",
-                batch_stats: Optional[Callable] = None):
+                batch_stats: Callable | None = None):
     """The body of ``batch_norm``: returns ``(output, new_running_mean, new_running_var)``.
 
     ``batch_stats(x, axes) -> (mean, biased_var, count)`` computes the batch statistics
@@ -368,7 +368,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     return out.astype(x.dtype)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps: Optional[float] = None) -> jax.Array:
+def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> jax.Array:
     """Root-mean-square normalization over the trailing ``normalized_shape`` dimensions.
 
     ``y = x / sqrt(mean(x**2) + eps) * weight``.

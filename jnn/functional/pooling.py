@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array, check_operands
-from ..amp.autocast_mode import autocast_op
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -98,7 +99,8 @@ def _out_size(L: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 
 
 def _out_sizes(fn, spatial, k, s, p, d, ceil_mode) -> tuple:
-    out = tuple(_out_size(L, *a, ceil_mode) for L, *a in zip(spatial, k, s, p, d))
+    out = tuple(_out_size(L, kk, ss, pp, dd, ceil_mode)
+                for L, kk, ss, pp, dd in zip(spatial, k, s, p, d))
     if any(o < 1 for o in out):
         raise ValueError(f"{fn}: given input spatial size {tuple(spatial)}, the calculated output "
                          f"size {out} is too small (kernel_size={k}, stride={s}, padding={p}, "
@@ -157,7 +159,8 @@ def _max_axis_impl(x, cfg):
     xp = lax.pad(x, jnp.asarray(_fill_value(x.dtype), x.dtype), config)
     is_float = jnp.issubdtype(x.dtype, jnp.floating)
     shape = _axis_shape(x.ndim, axis, out)
-    m = arg = None
+    m: Any = None
+    arg: Any = None
     for j in range(k):
         v = _strided_slice(xp, axis, j, k, s, d, out)
         force = first == j
@@ -230,7 +233,7 @@ def _select_strided(a, arg, cfg):
 
 def _max_pool_nd(x, n, k, s, p, d, out, return_indices, spatial):
     """Separable max pooling over the trailing ``n`` axes; optionally flat indices."""
-    positions = []  # (axis, position array) of already-reduced axes
+    positions: list[Any] = []  # (axis, position array) of already-reduced axes
     for i in reversed(range(n)):
         axis = x.ndim - n + i
         cfg = (axis, k[i], s[i], p[i], d[i], out[i])
@@ -272,7 +275,10 @@ def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
 
 def _max_pool_doc(n):
     dims = {1: "L", 2: "H, W", 3: "D, H, W"}[n]
-    return f"""{n}-D max pooling over the trailing dimensions (``torch.nn.functional.max_pool{n}d``).
+    out_dims = dims.replace('D', 'D_out').replace('H', 'H_out').replace('W', 'W_out')
+    out_dims = out_dims.replace('L', 'L_out')
+    return f"""{n}-D max pooling over the trailing dimensions
+    (``torch.nn.functional.max_pool{n}d``).
 
     Args:
         input: ``{_LAYOUT[n]}``.
@@ -286,7 +292,7 @@ def _max_pool_doc(n):
             every maximum, as ``max_unpool{n}d`` expects.
 
     Shape:
-        ``(*, {dims}) -> (*, {dims.replace('D', 'D_out').replace('H', 'H_out').replace('W', 'W_out').replace('L', 'L_out')})``
+        ``(*, {dims}) -> (*, {out_dims})``
         with ``out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1)``.
 
     Returns:
@@ -335,7 +341,8 @@ def _with_indices(fn):
     return wrapper
 
 
-_WITH_INDICES_DOC = """``{name}`` that always returns ``(output, indices)`` (torch's ``{name}_with_indices``).
+_WITH_INDICES_DOC = """``{name}`` that always returns ``(output, indices)``
+(torch's ``{name}_with_indices``).
 
     Args:
         input, kernel_size, stride, padding, dilation, ceil_mode: as in ``{name}``.
@@ -457,6 +464,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      count_include_pad, divisor_override)
 
 
+_f: Any  # (the loops below set each function's docstring)
 for _n, _f in ((1, avg_pool1d), (2, avg_pool2d), (3, avg_pool3d)):
     _f.__doc__ = _AVG_DOC.format(
         n=_n, layout=_LAYOUT[_n], ones=", 8" * _n, halves=", 4" * _n,
@@ -572,7 +580,7 @@ def _adaptive_avg(fn, n, input, output_size):
         axis = x.ndim - n + i
         L, o = spatial[i], out[i]
         if o == 0:
-            shape = list(x.shape)
+            shape: Any = list(x.shape)
             shape[axis] = 0
             x = jnp.zeros(shape, x.dtype)
             continue
@@ -581,7 +589,7 @@ def _adaptive_avg(fn, n, input, output_size):
             x = jnp.sum(x.reshape(shape), axis=axis + 1)
             continue
         idx, valid, _ = _adaptive_taps(L, o)
-        acc = None
+        acc: Any = None
         for j in range(idx.shape[0]):
             v = jnp.take(x, jnp.asarray(idx[j]), axis=axis)
             if not valid[j].all():
@@ -600,7 +608,7 @@ def _adaptive_max_axis(x, axis, L, o):
         k = L // o
         cfg = (axis, k, k, 0, 1, o)
         m, arg = _max_axis(x, cfg)
-        pos_fn = lambda a: _select_strided(a, lax.stop_gradient(arg), cfg)  # noqa: E731
+        pos_fn: Any = lambda a: _select_strided(a, lax.stop_gradient(arg), cfg)  # noqa: E731
         pos = lax.broadcasted_iota(jnp.int32, m.shape, axis) * k + lax.stop_gradient(arg)
         return m, pos, pos_fn
     idx, _, _ = _adaptive_taps(L, o)
@@ -621,7 +629,7 @@ def _adaptive_max_axis(x, axis, L, o):
     for j in range(idx.shape[0]):
         pos = jnp.where(arg == j, table[j].reshape(shape), pos)
 
-    def pos_fn(a):
+    def pos_fn(a):  # type: ignore[no-redef]  # (the general case of the one above)
         res = jnp.zeros(arg.shape, a.dtype)
         for j in range(idx.shape[0]):
             res = jnp.where(arg == j, jnp.take(a, jnp.asarray(idx[j]), axis=axis), res)
@@ -636,7 +644,7 @@ def _adaptive_max(fn, n, input, output_size, return_indices):
     if any(o == 0 for o in out):
         raise ValueError(f"{fn}: expected output_size entries to be positive, got {out}")
     spatial = x.shape[-n:]
-    positions = []
+    positions: list[Any] = []
     for i in reversed(range(n)):
         axis = x.ndim - n + i
         x, pos, pos_fn = _adaptive_max_axis(x, axis, spatial[i], out[i])
@@ -828,14 +836,15 @@ def _fractional(fn, n, input, kernel_size, output_size, output_ratio, return_ind
     starts = [_fractional_starts(samples[..., order[i]], spatial[i], out[i], k[i])
               for i in range(n)]
     is_float = jnp.issubdtype(x.dtype, jnp.floating)
-    positions = []
+    positions: list[Any] = []
     for i in reversed(range(n)):
         axis = 2 + i
         st = starts[i]  # (N, C, out)
         bshape = [st.shape[0], st.shape[1]] + [1] * n
         bshape[axis] = out[i]
         st = st.reshape(bshape)
-        m = arg = None
+        m: Any = None
+        arg: Any = None
         for j in range(k[i]):
             v = jnp.take_along_axis(x, st + j, axis=axis)
             if j == 0:

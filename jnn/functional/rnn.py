@@ -27,16 +27,16 @@ Speed (measured by ``benchmarks/rnn_eager.py``; figures in the README):
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array
-from ..amp.autocast_mode import autocast_op
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
 
@@ -284,7 +284,8 @@ def _scan_forward(mode, xw, h0, c0, w_hh, b_hh, w_hr, mask, save: bool):
         h, c = carry
         gx, m = inputs
         gh = _recurrent(h, w_hh)
-        c_new, gates = c, ()
+        c_new = c
+        gates: tuple = ()
         if is_lstm:
             i, f, g, o = _lstm_activations(gx + gh)
             c_new = f * c + i * g
@@ -332,7 +333,7 @@ def _tangent_coefficients(mode, h0, c0, w_hr, saved):
         i, f, g, o = gates
         tanh_c = jnp.tanh(cs)  # c_t where the step ran; where it did not, the tangent is masked
         d_o = o * (1 - o)
-        coefs = (g * (i * (1 - i)),                    # dc/da_i
+        coefs: tuple = (g * (i * (1 - i)),                    # dc/da_i
                  _shift_in(c0, cs) * (f * (1 - f)),    # dc/da_f
                  i * (1 - g * g),                      # dc/da_g
                  tanh_c * d_o,                         # dh/da_o
@@ -452,10 +453,10 @@ def _rnn_stack(x, h0_all, c0_all, weights, lengths, key, *, mode, num_layers, nu
         gate = ws[0][1].shape[0]
         if ws[0][2] is not None:
             if mode == "GRU":
-                b_in = [w[2] for w in ws]
+                b_parts = [w[2] for w in ws]
             else:
-                b_in = [w[2] + w[3] for w in ws]
-            b_in = jnp.concatenate(b_in, 0) if num_dir > 1 else b_in[0]
+                b_parts = [w[2] + w[3] for w in ws]
+            b_in = jnp.concatenate(b_parts, 0) if num_dir > 1 else b_parts[0]
         else:
             b_in = None
         xw = _linear(x, w_ih, b_in).reshape(t_len, batch, num_dir, gate)

@@ -6,8 +6,6 @@ of NaN instead of an error.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,7 +16,7 @@ from .distance import _vector_norm
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
-def _concrete(x) -> Optional[np.ndarray]:
+def _concrete(x) -> np.ndarray | None:
     if isinstance(x, jax.core.Tracer):
         return None
     try:
@@ -107,7 +105,7 @@ def _lookup(w, idx, padding_idx, scale_grad_by_freq):
     return _scale_grad(out, scale[..., None])
 
 
-def embedding(input, weight, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Look up rows of ``weight`` (``torch.nn.functional.embedding``).
 
@@ -149,10 +147,10 @@ def embedding(input, weight, padding_idx: Optional[int] = None, max_norm: Option
     return _lookup(w, idx, padding_idx, scale_grad_by_freq)
 
 
-def embedding_bag(input, weight, offsets=None, max_norm: Optional[float] = None,
+def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
                   norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
                   sparse: bool = False, per_sample_weights=None, include_last_offset: bool = False,
-                  padding_idx: Optional[int] = None):
+                  padding_idx: int | None = None):
     """Sums, means or maxima of bags of embeddings (``torch.nn.functional.embedding_bag``).
 
     Args:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -175,7 +176,7 @@ def _output_size(fn, x, dim, size, scale_factor, recompute_scale_factor, mode):
             out = [size] * dim
         if not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) for o in out):
             raise TypeError(f"{fn}: expected size to be an int or a tuple of ints, got {size!r}")
-        scales = [None] * dim
+        scales: list[Any] = [None] * dim
     elif scale_factor is not None:
         if isinstance(scale_factor, (list, tuple)):
             if len(scale_factor) != dim:

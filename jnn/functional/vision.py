@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._utils import as_array
 from ..amp.autocast_mode import autocast_op
+from ._utils import as_array
 
 __all__ = ["grid_sample", "affine_grid"]
 
@@ -109,17 +110,19 @@ def _sample(x, coords, mode, padding_mode, align_corners):
     per_dim = [_taps_1d(c.reshape(N, P), L, mode, padding_mode, align_corners)
                for c, L in zip(coords, spatial)]
     # Every combination of per-dimension taps: flat index, validity, weight.
-    combos = [([], [], None)]
+    combos: list[Any] = [([], [], None)]
     for d, taps in enumerate(per_dim):
-        new = []
+        new: list[Any] = []
         for idxs, masks, w in combos:
             for i, wd in taps:
                 nw = wd if w is None else (wd if wd is None else w * wd)
                 new.append((idxs + [i], masks + [(i >= 0) & (i < spatial[d])], nw))
         combos = new
-    flat, valid, weights = [], [], []
+    flat: list[Any] = []
+    valid: list[Any] = []
+    weights: list[Any] = []
     for idxs, masks, w in combos:
-        f = None
+        f: Any = None
         for d, i in enumerate(idxs):
             stride = int(np.prod(spatial[d + 1:], dtype=np.int64))
             term = i * stride
@@ -167,7 +170,8 @@ _gather.defvjp(_gather_fwd, _gather_bwd)
 
 @autocast_op("grid_sample")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample ``input`` at the normalized positions in ``grid`` (``torch.nn.functional.grid_sample``).
+    """Sample ``input`` at the normalized positions in ``grid``
+    (``torch.nn.functional.grid_sample``).
 
     ``grid[..., 0]`` is x (width), ``grid[..., 1]`` is y (height) and, for 5-D input,
     ``grid[..., 2]`` is z (depth), each in ``[-1, 1]`` across the input.
@@ -299,7 +303,7 @@ def affine_grid(theta, size, align_corners=None):
     # Accumulate ``sum_k base_k * theta[:, j, k]`` in order, as torch's small bmm does (an
     # einsum may reassociate and round differently); eagerly this is bit-identical to torch,
     # under jit XLA may fuse multiply-adds (differences of one ulp).
-    grid = None
+    grid: Any = None
     for k in range(n + 1):
         b = jnp.asarray(comps[k].reshape(1, -1, 1), t.dtype)
         term = b * t[:, None, :, k] if k < n else jnp.broadcast_to(t[:, None, :, k],

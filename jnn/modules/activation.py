@@ -16,9 +16,9 @@ import warnings
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..parameter import Parameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
 

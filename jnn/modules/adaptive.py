@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -85,7 +85,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
     def reset_parameters(self) -> None:
         self.head.reset_parameters()
-        for i2h, h2o in self.tail:
+        for i2h, h2o in self.tail:  # type: ignore[attr-defined]  # (Sequential pairs)
             i2h.reset_parameters()
             h2o.reset_parameters()
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..parameter import Parameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .linear import Linear
 from .module import Module
@@ -106,7 +106,7 @@ class MultiheadAttention(Module):
             self.bias_k = Parameter(_factory.empty((1, 1, embed_dim), dt))
             self.bias_v = Parameter(_factory.empty((1, 1, embed_dim), dt))
         else:
-            self.bias_k = self.bias_v = None
+            self.bias_k = self.bias_v = None  # type: ignore[assignment]  # (torch's None)
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
         place(self, device)

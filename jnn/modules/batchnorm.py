@@ -20,14 +20,16 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from .. import init
-from . import _factory
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
 from ..parameter import Parameter, UninitializedParameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -43,6 +45,11 @@ def _count_dtype():
 
 class _NormBase(Module):
     """Common base of ``_BatchNorm`` and ``_InstanceNorm`` (torch's ``_NormBase``)."""
+
+    # Buffers (or None without track_running_stats), registered in __init__.
+    running_mean: Any
+    running_var: Any
+    num_batches_tracked: Any
 
     _version = 2
 

@@ -1,10 +1,12 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
+``ParameterDict``."""
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain, islice
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ def _abs_index(idx: int, size: int, what: str) -> int:
     return idx % size
 
 
-def _renumber(modules: OrderedDict) -> OrderedDict:
+def _renumber(modules: dict) -> OrderedDict:
     return OrderedDict((str(i), m) for i, m in enumerate(modules.values()))
 
 
@@ -52,7 +54,7 @@ class Sequential(Module):
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
 
-    def __getitem__(self, idx: Union[int, slice]):
+    def __getitem__(self, idx: int | slice):
         if isinstance(idx, slice):
             return self.__class__(OrderedDict(list(self._modules.items())[idx]))
         i = _abs_index(idx, len(self), "Sequential")
@@ -62,7 +64,7 @@ class Sequential(Module):
         key = list(self._modules)[_abs_index(idx, len(self), "Sequential")]
         setattr(self, key, module)
 
-    def __delitem__(self, idx: Union[int, slice]) -> None:
+    def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
         targets = keys[idx] if isinstance(idx, slice) else [keys[_abs_index(idx, len(self),
                                                                            "Sequential")]]
@@ -78,7 +80,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __add__(self, other: "Sequential") -> "Sequential":
+    def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but "
                              f"{type(other).__name__} is given.")
@@ -87,7 +89,7 @@ class Sequential(Module):
             ret.append(layer)
         return ret
 
-    def __iadd__(self, other: "Sequential") -> "Sequential":
+    def __iadd__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but "
                              f"{type(other).__name__} is given.")
@@ -95,7 +97,7 @@ class Sequential(Module):
             self.append(layer)
         return self
 
-    def __mul__(self, other: int) -> "Sequential":
+    def __mul__(self, other: int) -> Sequential:
         if not isinstance(other, int):
             raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
         if other <= 0:
@@ -108,7 +110,7 @@ class Sequential(Module):
 
     __rmul__ = __mul__
 
-    def __imul__(self, other: int) -> "Sequential":
+    def __imul__(self, other: int) -> Sequential:
         layers = list(self) * other if other > 0 else None
         if layers is None:
             raise ValueError(f"Non-positive multiplication factor {other} for Sequential")
@@ -119,11 +121,11 @@ class Sequential(Module):
     def __dir__(self):
         return [k for k in super().__dir__() if not k.isdigit()]
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
 
-    def insert(self, index: int, module: Module) -> "Sequential":
+    def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
         n = len(self._modules)
@@ -135,12 +137,12 @@ class Sequential(Module):
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(values))
         return self
 
-    def extend(self, sequential: Iterable[Module]) -> "Sequential":
+    def extend(self, sequential: Iterable[Module]) -> Sequential:
         for layer in sequential:
             self.append(layer)
         return self
 
-    def pop(self, key: Union[int, slice]) -> Module:
+    def pop(self, key: int | slice) -> Module:
         v = self[key]
         del self[key]
         return v
@@ -158,7 +160,7 @@ class ModuleList(Module):
     ``forward``: calling it raises ``NotImplementedError``, as in torch.
     """
 
-    def __init__(self, modules: Optional[Iterable[Module]] = None):
+    def __init__(self, modules: Iterable[Module] | None = None):
         super().__init__()
         if modules is not None:
             self += modules
@@ -166,7 +168,7 @@ class ModuleList(Module):
     def _key(self, idx: int) -> str:
         return str(_abs_index(idx, len(self), "ModuleList"))
 
-    def __getitem__(self, idx: Union[int, slice]):
+    def __getitem__(self, idx: int | slice):
         if isinstance(idx, slice):
             return self.__class__(list(self._modules.values())[idx])
         return self._modules[self._key(idx)]
@@ -174,7 +176,7 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, self._key(idx), module)
 
-    def __delitem__(self, idx: Union[int, slice]) -> None:
+    def __delitem__(self, idx: int | slice) -> None:
         if isinstance(idx, slice):
             for k in range(len(self._modules))[idx]:
                 del self._modules[str(k)]
@@ -188,10 +190,10 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
-    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
         combined = ModuleList()
         for module in chain(self, other):
             combined.append(module)
@@ -213,28 +215,29 @@ class ModuleList(Module):
                 blocks.append([i, i, r])
         lines = []
         for start, end, r in blocks:
-            text = f"({start}): {r}" if start == end else f"({start}-{end}): {end - start + 1} x {r}"
+            text = (f"({start}): {r}" if start == end
+                    else f"({start}-{end}): {end - start + 1} x {r}")
             lines.append(_addindent(text, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def insert(self, index: int, module: Module) -> None:
         values = list(self._modules.values())
         values.insert(index, module)
-        for i, m in enumerate(values):
+        for m in values:
             if not isinstance(m, Module) and m is not None:
                 raise TypeError(f"ModuleList.insert: {type(m).__name__} is not a Module subclass")
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(values))
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
         return self
 
-    def pop(self, key: Union[int, slice]) -> Module:
+    def pop(self, key: int | slice) -> Module:
         v = self[key]
         del self[key]
         return v
 
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, (str, bytes)) or not hasattr(modules, "__iter__"):
             raise TypeError("ModuleList.extend should be called with an iterable, but got "
                             + type(modules).__name__)
@@ -247,7 +250,7 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """An ordered dict of modules registered as children (``torch.nn.ModuleDict``)."""
 
-    def __init__(self, modules: Optional[Mapping[str, Module]] = None):
+    def __init__(self, modules: Mapping[str, Module] | None = None):
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -332,7 +335,7 @@ class ParameterList(Module):
     Plain arrays are wrapped in ``Parameter``; other objects are stored as attributes.
     """
 
-    def __init__(self, values: Optional[Iterable[Any]] = None):
+    def __init__(self, values: Iterable[Any] | None = None):
         super().__init__()
         object.__setattr__(self, "_size", 0)
         if values is not None:
@@ -353,19 +356,19 @@ class ParameterList(Module):
     def __iter__(self) -> Iterator[Any]:
         return iter(self[i] for i in range(len(self)))
 
-    def __iadd__(self, parameters: Iterable[Any]) -> "ParameterList":
+    def __iadd__(self, parameters: Iterable[Any]) -> ParameterList:
         return self.extend(parameters)
 
     def __dir__(self):
         return [k for k in super().__dir__() if not k.isdigit()]
 
-    def append(self, value: Any) -> "ParameterList":
+    def append(self, value: Any) -> ParameterList:
         new_idx = len(self)
         object.__setattr__(self, "_size", new_idx + 1)
         setattr(self, str(new_idx), _as_parameter(value))
         return self
 
-    def extend(self, values: Iterable[Any]) -> "ParameterList":
+    def extend(self, values: Iterable[Any]) -> ParameterList:
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or is_array(values):
             raise TypeError("ParameterList.extend should be called with an iterable, but got "
                             + type(values).__name__)
@@ -417,12 +420,12 @@ class ParameterDict(Module):
     def __contains__(self, key: str) -> bool:
         return key in self._keys
 
-    def __or__(self, other: "ParameterDict") -> "ParameterDict":
+    def __or__(self, other: ParameterDict) -> ParameterDict:
         copy = self.copy()
         copy.update(other)
         return copy
 
-    def copy(self) -> "ParameterDict":
+    def copy(self) -> ParameterDict:
         return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
 
     def setdefault(self, key: str, default: Any = None) -> Any:
@@ -448,7 +451,7 @@ class ParameterDict(Module):
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
 
-    def fromkeys(self, keys: Iterable[str], default: Any = None) -> "ParameterDict":
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
         return ParameterDict((k, default) for k in keys)
 
     def keys(self):

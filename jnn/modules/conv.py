@@ -6,14 +6,15 @@ One shared ``_ConvNd`` base (torch's anatomy: the same attributes, parameter lay
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..functional.conv import int_tuple
 from ..parameter import Parameter, UninitializedParameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -42,6 +43,7 @@ class _ConvNd(Module):
     """
 
     _n: int = 0  # number of spatial dimensions, set by the subclasses
+    _fn: Any  # the functional kernel (a staticmethod), set by the subclasses
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  transposed, output_padding, groups, bias, padding_mode, device=None,
@@ -322,7 +324,13 @@ class ConvTranspose3d(_ConvTransposeNd):
 
 # -- lazy forms ----------------------------------------------------------------------------------
 
-class _LazyConvXdMixin(LazyModuleMixin):
+if TYPE_CHECKING:  # a mixin for the conv classes: the type checker sees that base
+    _LazyConvBase = _ConvNd
+else:
+    _LazyConvBase = object
+
+
+class _LazyConvXdMixin(LazyModuleMixin, _LazyConvBase):
     """``in_channels`` is inferred from the first input (``input.shape[1]``, or ``[0]`` when
     unbatched); the layer then becomes its non-lazy class.
 
@@ -431,7 +439,7 @@ def _lazy_doc(name, base, n):
     ex_in = {1: "(2, 4, 10)", 2: "(2, 4, 10, 10)", 3: "(2, 4, 6, 6, 6)"}[n]
     transposed = "Transpose" in name
     size = {1: 12, 2: 12, 3: 8}[n] if transposed else {1: 8, 2: 8, 3: 4}[n]
-    ex_out = "(2, 8" + ", {}".format(size) * n + ")"
+    ex_out = "(2, 8" + f", {size}" * n + ")"
     return _LAZY_DOC.format(name=name, base=base, ex_in=ex_in, ex_out=ex_out)
 
 

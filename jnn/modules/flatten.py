@@ -1,7 +1,7 @@
 """``Flatten`` and ``Unflatten``: reshape a contiguous range of dimensions."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -81,7 +81,8 @@ class Unflatten(Module):
         d = self.dim % nd
         sizes = tuple(self.unflattened_size)
         known = int(np.prod([s for s in sizes if s != -1], dtype=np.int64))
-        if (-1 not in sizes and known != x.shape[d]) or (-1 in sizes and x.shape[d] % max(known, 1)):
+        if (-1 not in sizes and known != x.shape[d]) or \
+                (-1 in sizes and x.shape[d] % max(known, 1)):
             raise ValueError(f"Unflatten: unflattened_size {sizes} does not match size "
                              f"{x.shape[d]} of dimension {self.dim} (input shape {tuple(x.shape)})")
         return x.reshape(*x.shape[:d], *sizes, *x.shape[d + 1:])

@@ -11,7 +11,7 @@ structural change that ``nn.jit`` sees.
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -156,12 +156,12 @@ def call_with_backward_hooks(module, forward: Callable, *args, **kwargs):
 
     leave.defvjp(lambda *ys: (ys, None), leave_bwd)
 
-    args = list(args)
+    arg_list = list(args)
     if diff_idx:
-        entered = enter(*[jnp.asarray(args[i]) for i in diff_idx])
+        entered = enter(*[jnp.asarray(arg_list[i]) for i in diff_idx])
         for i, x in zip(diff_idx, entered):
-            args[i] = x
-    out = forward(*args, **kwargs)
+            arg_list[i] = x
+    out = forward(*arg_list, **kwargs)
     leaves, treedef = jax.tree_util.tree_flatten(out)
     out_idx = [i for i, leaf in enumerate(leaves) if _is_inexact_array(leaf)]
     if out_idx:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
-from .batchnorm import _LazyNormBase, _NormBase, _check_ndim
+from .batchnorm import _check_ndim, _LazyNormBase, _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
            "LazyInstanceNorm2d", "LazyInstanceNorm3d"]

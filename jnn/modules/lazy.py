@@ -1,13 +1,21 @@
 """``LazyModuleMixin``: layers whose parameter shapes are inferred from the first input."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..parameter import UninitializedBuffer, UninitializedParameter
 from .module import Module
 
 __all__ = ["LazyModuleMixin"]
 
 
-class LazyModuleMixin:
+if TYPE_CHECKING:  # a mixin for Module subclasses: the type checker sees that base
+    _MixinBase = Module
+else:
+    _MixinBase = object
+
+
+class LazyModuleMixin(_MixinBase):
     """Mixin for ``Lazy*`` layers (``torch.nn.modules.lazy.LazyModuleMixin``).
 
     The first call runs ``initialize_parameters(*args, **kwargs)``, which materialises the
@@ -15,7 +23,7 @@ class LazyModuleMixin:
     becomes ``cls_to_become`` (e.g. ``LazyLinear`` -> ``Linear``).
     """
 
-    cls_to_become = None
+    cls_to_become: type | None = None
 
     def has_uninitialized_params(self) -> bool:
         params = self._parameters.values()

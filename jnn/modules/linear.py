@@ -6,9 +6,9 @@ import math
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..parameter import Parameter, UninitializedParameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
 from .module import Module

@@ -7,7 +7,7 @@ names (``weight``, ``pos_weight``), so state_dicts match.
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .. import functional as F
 from ..functional.loss import legacy_reduction
@@ -565,7 +565,7 @@ class TripletMarginWithDistanceLoss(_Loss):
         ...     distance_function=lambda x, y: 1.0 - F.cosine_similarity(x, y))
     """
 
-    def __init__(self, *, distance_function: Optional[Callable] = None, margin: float = 1.0,
+    def __init__(self, *, distance_function: Callable | None = None, margin: float = 1.0,
                  swap: bool = False, reduction: str = "mean"):
         super().__init__(size_average=None, reduce=None, reduction=reduction)
         if margin <= 0:

@@ -22,7 +22,8 @@ import functools
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator, Mapping, Optional
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,15 +32,22 @@ import numpy as np
 from .._placement import gpu_device, parse_to
 from .._state import HookDict, IdentityDict, RemovableHandle, ValueDict, add_hook, context
 from .._state.collector import NestedArraySlot
-from .._state.static import is_array as _is_data_array, split as _split_arrays
+from .._state.static import is_array as _is_data_array
+from .._state.static import split as _split_arrays
 from .._state.tracking import note_change
 from ..parameter import Buffer, Parameter, _to_array, is_array
-from .hooks import (any_global_call_hooks, call_with_backward_hooks, global_hooks,
-                    register_module_buffer_registration_hook, register_module_forward_hook,
-                    register_module_forward_pre_hook, register_module_full_backward_hook,
-                    register_module_full_backward_pre_hook,
-                    register_module_module_registration_hook,
-                    register_module_parameter_registration_hook)
+from .hooks import (
+    any_global_call_hooks,
+    call_with_backward_hooks,
+    global_hooks,
+    register_module_buffer_registration_hook,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+    register_module_full_backward_hook,
+    register_module_full_backward_pre_hook,
+    register_module_module_registration_hook,
+    register_module_parameter_registration_hook,
+)
 from .pytree import PROTOCOL_NAMES, REGISTRY_NAMES, register_module_pytree
 
 __all__ = [
@@ -91,7 +99,7 @@ def _shape_of(value) -> tuple:
     return tuple(np.shape(value))
 
 
-def _check_name(kind: str, name: Any, module: "Module", registry: dict) -> None:
+def _check_name(kind: str, name: Any, module: Module, registry: dict) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
@@ -117,6 +125,12 @@ class Module:
         ...     def forward(self, x):
         ...         return F.relu(self.fc(x))
     """
+
+    # The registries, set through __dict__ in __init__ (contract in docs/design.md).
+    # (Assigning a plain dict converts it; see __setattr__.)
+    _parameters: dict[str, Any]
+    _buffers: dict[str, Any]
+    _modules: dict[str, Any]
 
     dump_patches = False
     _version = 1
@@ -201,7 +215,8 @@ class Module:
                         else:
                             hook(self, args, None)
                     except Exception as hook_error:  # torch warns and re-raises the original
-                        warnings.warn(f"forward hook with always_call=True raised: {hook_error}")
+                        warnings.warn(f"forward hook with always_call=True raised: {hook_error}",
+                                      stacklevel=2)
             raise
 
     # -- attribute registration ---------------------------------------------------------------
@@ -323,7 +338,7 @@ class Module:
                                self._buffers)
         return sorted({k for k in keys if not k[0].isdigit()})
 
-    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or ``None``) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -364,7 +379,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: Optional["Module"]) -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module under ``name`` (reachable as ``self.<name>``)."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -384,7 +399,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         if target == "":
             return self
         mod = self
@@ -396,7 +411,7 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
-    def set_submodule(self, target: str, module: "Module") -> None:
+    def set_submodule(self, target: str, module: Module) -> None:
         if target == "":
             raise ValueError("set_submodule: target must be a non-empty path")
         *path, last = target.split(".")
@@ -466,23 +481,23 @@ class Module:
         yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                        remove_duplicate)
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         memo = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in memo:
                 memo.add(id(module))
                 yield name, module
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_modules(self, memo: Optional[set] = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
         if id(self) in memo:
@@ -497,17 +512,17 @@ class Module:
             yield from module.named_modules(memo, sub_prefix, remove_duplicate)
 
     # -- modes and gradients ------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
         for module in self.modules():
             module.training = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -522,14 +537,14 @@ class Module:
             elif p.grad is not None:
                 p.grad = jnp.zeros_like(p.grad)
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
     # -- dtype and device ---------------------------------------------------------------------
-    def _apply(self, fn: Callable[[jax.Array], jax.Array], recurse: bool = True) -> "Module":
+    def _apply(self, fn: Callable[[jax.Array], jax.Array], recurse: bool = True) -> Module:
         if recurse:
             for module in self.children():
                 module._apply(fn)
@@ -543,7 +558,7 @@ class Module:
                 self._buffers[k] = fn(b)
         return self
 
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args, **kwargs) -> Module:
         """Cast floating parameters/buffers to ``dtype`` and/or move everything to ``device``.
 
         Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(array)`` and the
@@ -564,32 +579,32 @@ class Module:
         note_change()  # placement is static for compiled programs (hyper-parameter scalars)
         return out
 
-    def _cast_floating(self, dtype) -> "Module":
+    def _cast_floating(self, dtype) -> Module:
         return self.to(dtype=dtype)
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self._cast_floating(jnp.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self._cast_floating(jnp.float64)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         return self._cast_floating(jnp.float16)
 
-    def bfloat16(self) -> "Module":
+    def bfloat16(self) -> Module:
         return self._cast_floating(jnp.bfloat16)
 
-    def type(self, dst_type) -> "Module":
+    def type(self, dst_type) -> Module:
         dst_type = jnp.dtype(dst_type)
         return self._apply(lambda a: a.astype(dst_type))
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self.to(device=jax.devices("cpu")[0])
 
-    def cuda(self, device: Optional[int] = None) -> "Module":
+    def cuda(self, device: int | None = None) -> Module:
         return self.to(device=gpu_device(device))
 
-    def share_memory(self) -> "Module":
+    def share_memory(self) -> Module:
         return self
 
     # -- state_dict ---------------------------------------------------------------------------
@@ -682,8 +697,11 @@ class Module:
         and every shape mismatch. Returns ``(missing_keys, unexpected_keys)``.
         """
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
-        missing, unexpected, errors = [], [], []
+            raise TypeError("Expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}.")
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
 
         def load(module: Module, local: dict, prefix: str) -> None:
             module._load_from_state_dict(local, prefix, {}, True, missing, unexpected, errors,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numbers
 
-
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..parameter import Parameter
+from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
 
@@ -172,7 +173,13 @@ class ConstantPad3d(_ConstantPadNd):
     __doc__ = _doc("ConstantPad3d", 3, "constant")
 
 
-class _ZeroPadMixin:
+if TYPE_CHECKING:  # a mixin over the ConstantPad classes: the type checker sees that base
+    _ConstantPadBase = _ConstantPadNd
+else:
+    _ConstantPadBase = object
+
+
+class _ZeroPadMixin(_ConstantPadBase):
     def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
 

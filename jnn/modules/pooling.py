@@ -6,7 +6,6 @@ prints torch's text.
 """
 from __future__ import annotations
 
-
 from .. import functional as F
 from ..functional._utils import as_array
 from .module import Module

@@ -16,13 +16,17 @@ import warnings
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
 from ..functional._utils import as_array
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
-from ..utils.rnn import PackedSequence, _packed_to_padded, _padded_to_packed, \
-    _lengths_from_batch_sizes
+from ..utils.rnn import (
+    PackedSequence,
+    _lengths_from_batch_sizes,
+    _packed_to_padded,
+    _padded_to_packed,
+)
+from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
 
@@ -126,7 +130,8 @@ class RNNBase(Module):
             for direction in range(num_directions):
                 layer_input = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
-                params = [("weight_ih_l{}{}", (gate_size, layer_input)),
+                params: list[tuple[str, tuple[int, ...]]] = [
+                          ("weight_ih_l{}{}", (gate_size, layer_input)),
                           ("weight_hh_l{}{}", (gate_size, real_hidden))]
                 if bias:
                     params += [("bias_ih_l{}{}", (gate_size,)), ("bias_hh_l{}{}", (gate_size,))]

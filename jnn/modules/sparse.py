@@ -1,17 +1,19 @@
 """Sparse layers: ``Embedding``, ``EmbeddingBag`` (torch.nn)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import jax
 import jax.numpy as jnp
 
 from .. import functional as F
-from . import _factory
 from .. import init
-from ..functional.sparse import (_check_index_dtype, _check_indices, normalize_padding_idx,
-                                 renormed_weight)
+from ..functional.sparse import (
+    _check_index_dtype,
+    _check_indices,
+    normalize_padding_idx,
+    renormed_weight,
+)
 from ..parameter import Parameter, _to_array
+from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
 
@@ -94,8 +96,8 @@ class Embedding(_EmbeddingBase):
         ``sparse=True`` gives dense gradients.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
-                 max_norm: Optional[float] = None, norm_type: float = 2.0,
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
@@ -135,9 +137,9 @@ class Embedding(_EmbeddingBase):
         return s
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: Optional[int] = None,
-                        max_norm: Optional[float] = None, norm_type: float = 2.0,
-                        scale_grad_by_freq: bool = False, sparse: bool = False) -> "Embedding":
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
         """An ``Embedding`` holding ``embeddings`` (2-D); ``freeze`` sets requires_grad=False.
 
         Example:
@@ -183,10 +185,10 @@ class EmbeddingBag(_EmbeddingBase):
         box; ``sparse=True`` gives dense gradients.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: Optional[float] = None,
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
                  sparse: bool = False, _weight=None, include_last_offset: bool = False,
-                 padding_idx: Optional[int] = None, device=None, dtype=None):
+                 padding_idx: int | None = None, device=None, dtype=None):
         super().__init__()
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode has to be one of 'sum', 'mean' or 'max', got "
@@ -229,11 +231,11 @@ class EmbeddingBag(_EmbeddingBase):
         return s
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, max_norm: Optional[float] = None,
+    def from_pretrained(cls, embeddings, freeze: bool = True, max_norm: float | None = None,
                         norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                         mode: str = "mean", sparse: bool = False,
                         include_last_offset: bool = False,
-                        padding_idx: Optional[int] = None) -> "EmbeddingBag":
+                        padding_idx: int | None = None) -> EmbeddingBag:
         """An ``EmbeddingBag`` holding ``embeddings`` (2-D); ``freeze`` sets requires_grad=False.
 
         Example:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 import jax.numpy as jnp
 
@@ -33,11 +34,11 @@ class _TransformerError(ValueError, RuntimeError):
 
 def _layers():
     # Imported at call time: these families live in other files of jnn.modules.
+    from .attention import MultiheadAttention
     from .container import ModuleList
     from .dropout import Dropout
     from .linear import Linear
     from .normalization import LayerNorm
-    from .attention import MultiheadAttention
     return ModuleList, Dropout, Linear, LayerNorm, MultiheadAttention
 
 
@@ -86,7 +87,7 @@ class TransformerEncoderLayer(Module):
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: Union[str, Callable] = F.relu,
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
@@ -156,7 +157,7 @@ class TransformerDecoderLayer(Module):
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: Union[str, Callable] = F.relu,
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
@@ -233,7 +234,7 @@ class TransformerEncoder(Module):
         (5, 3, 8)
     """
 
-    def __init__(self, encoder_layer, num_layers: int, norm: Optional[Module] = None,
+    def __init__(self, encoder_layer, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True):
         super().__init__()
         self.layers = _get_clones(encoder_layer, num_layers)
@@ -266,7 +267,7 @@ class TransformerEncoder(Module):
                           f"because {why}", stacklevel=2)
             self.use_nested_tensor = False
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: Optional[bool] = None):
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
         dtype = jnp.result_type(src)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                mask, "mask", dtype)
@@ -298,14 +299,14 @@ class TransformerDecoder(Module):
         (4, 3, 8)
     """
 
-    def __init__(self, decoder_layer, num_layers: int, norm: Optional[Module] = None):
+    def __init__(self, decoder_layer, num_layers: int, norm: Module | None = None):
         super().__init__()
         self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal: Optional[bool] = None,
+                memory_key_padding_mask=None, tgt_is_causal: bool | None = None,
                 memory_is_causal: bool = False):
         output = tgt
         for mod in self.layers:
@@ -345,8 +346,8 @@ class Transformer(Module):
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: Union[str, Callable] = F.relu, custom_encoder: Optional[Any] = None,
-                 custom_decoder: Optional[Any] = None, layer_norm_eps: float = 1e-5,
+                 activation: str | Callable = F.relu, custom_encoder: Any | None = None,
+                 custom_decoder: Any | None = None, layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
@@ -375,8 +376,8 @@ class Transformer(Module):
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
                 src_key_padding_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, src_is_causal: Optional[bool] = None,
-                tgt_is_causal: Optional[bool] = None, memory_is_causal: bool = False):
+                memory_key_padding_mask=None, src_is_causal: bool | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False):
         src_shape, tgt_shape = jnp.shape(src), jnp.shape(tgt)
         is_batched = len(src_shape) == 3
         batch_dim = 0 if self.batch_first else 1

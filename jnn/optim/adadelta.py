@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+from ._common import (
+    LRType,
+    ParamsT,
+    check_lr,
+    check_nonneg,
+    l2_weight_decay,
+    signed_grad,
+    step_zero,
+)
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adadelta"]
 
@@ -39,29 +48,27 @@ class Adadelta(Optimizer):
         True
     """
 
-    _zero_keys = frozenset({"weight_decay"})
+    _zero_keys = frozenset({"weight_decay"})  # (as the Adam family's ADAM_ZERO_KEYS)
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
-                 capturable=False, maximize=False, differentiable=False):
-        _check_lr(lr)
+    def __init__(self, params: ParamsT, lr: LRType = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        _check_nonneg(eps, "epsilon")
-        _check_nonneg(weight_decay, "weight_decay")
+        check_nonneg(eps, "epsilon")
+        check_nonneg(weight_decay, "weight_decay")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p), "square_avg": jnp.zeros_like(p.data),
+        return {"step": step_zero(), "square_avg": jnp.zeros_like(p.data),
                 "acc_delta": jnp.zeros_like(p.data)}
 
     def _update(self, p, g, state, hyper, static: StaticView):
         rho, eps = hyper["rho"], hyper["eps"]
-        if static["maximize"]:
-            g = -g
-        if not static.is_zero("weight_decay"):
-            g = g + hyper["weight_decay"] * p
+        g = l2_weight_decay(p, signed_grad(g, static), hyper, static)
         square_avg = rho * state["square_avg"] + (1 - rho) * g * g
         std = jnp.sqrt(square_avg + eps)
         delta = jnp.sqrt(state["acc_delta"] + eps) / std * g

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _count, _step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, count, step_zero
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adagrad"]
 
@@ -43,13 +44,15 @@ class Adagrad(Optimizer):
 
     _zero_keys = frozenset({"weight_decay"})
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check_lr(lr)
-        _check_nonneg(lr_decay, "lr_decay")
-        _check_nonneg(weight_decay, "weight_decay")
-        _check_nonneg(initial_accumulator_value, "initial_accumulator_value")
-        _check_nonneg(eps, "epsilon")
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        check_lr(lr)
+        check_nonneg(lr_decay, "lr_decay")
+        check_nonneg(weight_decay, "weight_decay")
+        check_nonneg(initial_accumulator_value, "initial_accumulator_value")
+        check_nonneg(eps, "epsilon")
         if fused and differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")
         if fused and foreach:
@@ -61,7 +64,7 @@ class Adagrad(Optimizer):
         self._ensure_state()
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p),
+        return {"step": step_zero(),
                 "sum": jnp.full_like(p.data, group["initial_accumulator_value"])}
 
     def _update(self, p, g, state, hyper, static: StaticView):
@@ -70,7 +73,7 @@ class Adagrad(Optimizer):
         step = state["step"] + 1
         if not static.is_zero("weight_decay"):
             g = g + hyper["weight_decay"] * p
-        clr = hyper["lr"] / (1 + (_count(step, p) - 1) * hyper["lr_decay"])
+        clr = hyper["lr"] / (1 + (count(step, p) - 1) * hyper["lr_decay"])
         total = state["sum"] + g * g
         state.update(step=step, sum=total)
         return p - clr * (g / (jnp.sqrt(total) + hyper["eps"])), state

@@ -3,8 +3,20 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
-                        _one_minus_pow, _step_zero)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
+    adam_moments,
+    adam_state,
+    apply_weight_decay,
+    check_adam_args,
+    count,
+    one_minus_pow,
+    signed_grad,
+)
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adam"]
 
@@ -48,16 +60,15 @@ class Adam(Optimizer):
         True
     """
 
-    _zero_keys = frozenset({"weight_decay"})
-    _dynamic_items = {"betas": (0,)}
+    _zero_keys = ADAM_ZERO_KEYS
+    _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
-        _check_lr(lr)
-        _check_nonneg(eps, "epsilon")
-        _check_betas(betas)
-        _check_nonneg(weight_decay, "weight_decay")
+    def __init__(self, params: ParamsT, lr: LRType = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
+        check_adam_args(lr, betas, eps, weight_decay)
         if fused and differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")
         if fused and foreach:
@@ -69,8 +80,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        state = {"step": _step_zero(p), "exp_avg": jnp.zeros_like(p.data),
-                 "exp_avg_sq": jnp.zeros_like(p.data)}
+        state = adam_state(p)
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = jnp.zeros_like(p.data)
         return state
@@ -78,21 +88,15 @@ class Adam(Optimizer):
     def _update(self, p, g, state, hyper, static: StaticView):
         lr, eps = hyper["lr"], hyper["eps"]
         beta1, beta2 = hyper["betas"]
-        if static["maximize"]:
-            g = -g
+        g = signed_grad(g, static)
         step = state["step"] + 1
-        if not static.is_zero("weight_decay"):
-            if static["decoupled_weight_decay"]:
-                p = p * (1 - lr * hyper["weight_decay"])
-            else:
-                g = g + hyper["weight_decay"] * p
-        m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+        p, g = apply_weight_decay(p, g, hyper, static)
+        m, v = adam_moments(state, g, beta1, beta2)
         state.update(step=step, exp_avg=m, exp_avg_sq=v)
         if static["amsgrad"]:
             v = jnp.maximum(state["max_exp_avg_sq"], v)
             state["max_exp_avg_sq"] = v
-        t = _count(step, p)
-        step_size = lr / _one_minus_pow(beta1, t)
-        denom = jnp.sqrt(v) / jnp.sqrt(_one_minus_pow(beta2, t)) + eps
+        t = count(step, p)
+        step_size = lr / one_minus_pow(beta1, t)
+        denom = jnp.sqrt(v) / jnp.sqrt(one_minus_pow(beta2, t)) + eps
         return p - step_size * (m / denom), state

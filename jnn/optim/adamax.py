@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
-                        _one_minus_pow, _step_zero)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
+    adam_state,
+    check_adam_args,
+    count,
+    l2_weight_decay,
+    one_minus_pow,
+    signed_grad,
+)
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adamax"]
 
@@ -38,33 +49,30 @@ class Adamax(Optimizer):
         True
     """
 
-    _zero_keys = frozenset({"weight_decay"})
-    _dynamic_items = {"betas": (0,)}
+    _zero_keys = ADAM_ZERO_KEYS
+    _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_lr(lr)
-        _check_nonneg(eps, "epsilon")
-        _check_betas(betas)
-        _check_nonneg(weight_decay, "weight_decay")
+    def __init__(self, params: ParamsT, lr: LRType = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
+        check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p), "exp_avg": jnp.zeros_like(p.data),
-                "exp_inf": jnp.zeros_like(p.data)}
+        return adam_state(p, second="exp_inf")
 
     def _update(self, p, g, state, hyper, static: StaticView):
         beta1, beta2 = hyper["betas"]
-        if static["maximize"]:
-            g = -g
+        g = signed_grad(g, static)
         step = state["step"] + 1
-        if not static.is_zero("weight_decay"):
-            g = g + hyper["weight_decay"] * p
+        g = l2_weight_decay(p, g, hyper, static)
+        # (Adamax's first moment is Adam's; its second is the infinity norm.)
         m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
         u = jnp.maximum(state["exp_inf"] * beta2, jnp.abs(g) + hyper["eps"])
-        clr = hyper["lr"] / _one_minus_pow(beta1, _count(step, p))
+        clr = hyper["lr"] / one_minus_pow(beta1, count(step, p))
         state.update(step=step, exp_avg=m, exp_inf=u)
         return p - clr * (m / u), state

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["ASGD"]
 
@@ -42,17 +43,19 @@ class ASGD(Optimizer):
 
     _zero_keys = frozenset({"weight_decay"})
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
-                 foreach=None, maximize=False, differentiable=False, capturable=False):
-        _check_lr(lr)
-        _check_nonneg(weight_decay, "weight_decay")
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
+        check_lr(lr)
+        check_nonneg(weight_decay, "weight_decay")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p),
+        return {"step": step_zero(),
                 "eta": jnp.asarray(jnp.asarray(group["lr"]), jnp.float32),
                 "mu": jnp.ones((), jnp.float32), "ax": jnp.zeros_like(p.data)}
 

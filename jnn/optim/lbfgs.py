@@ -1,13 +1,15 @@
 """``LBFGS``: limited-memory BFGS with an optional strong-Wolfe line search (eager only)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .optimizer import Optimizer, _check_lr
+from ._common import LRType, ParamsT, check_lr
+from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
 
@@ -164,9 +166,11 @@ class LBFGS(Optimizer):
         0.0
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        _check_lr(lr)
+    def __init__(self, params: ParamsT, lr: LRType = 1, max_iter: int = 20,
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
+                 tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None) -> None:
+        check_lr(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         if line_search_fn not in (None, "strong_wolfe"):
@@ -216,7 +220,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure: Callable = None):  # type: ignore[override]
+    def step(self, closure: Callable | None = None) -> Any:  # type: ignore[override]
         """Run up to ``max_iter`` L-BFGS iterations; returns the closure's first loss.
 
         Args:

@@ -20,8 +20,9 @@ import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Optional
+from typing import Any, SupportsFloat
 
 from .._state import context
 from .optimizer import Optimizer
@@ -124,14 +125,14 @@ class LRScheduler:
         """The next learning rate of each param group (override)."""
         raise NotImplementedError
 
-    def step(self, epoch: Optional[int] = None) -> None:
+    def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated) and set each group's ``lr``."""
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
-    def _update_lr(self, epoch: Optional[int] = None) -> None:
+    def _update_lr(self, epoch: int | None = None) -> None:
         # Inside an nn.jit trace the epoch counter advances only while tracing: tell nn.jit,
         # which then traces every call so the schedule stays exact (docs/design.md).
         context.note_side_effect(f"{type(self).__name__}.step()")
@@ -163,7 +164,9 @@ class _LRScheduler(LRScheduler):
 
 
 class _LambdaBase(LRScheduler):
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, check_callable=False):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1, check_callable: bool = False) -> None:
         self.optimizer = optimizer
         if not isinstance(lr_lambda, (list, tuple)):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -215,7 +218,9 @@ class LambdaLR(_LambdaBase):
         [0.1, 0.05, 0.025, 0.0125]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self) -> list:
@@ -244,7 +249,9 @@ class MultiplicativeLR(_LambdaBase):
         [0.1, 0.05, 0.025, 0.0125]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         super().__init__(optimizer, lr_lambda, last_epoch, check_callable=True)
 
     def get_lr(self) -> list:
@@ -276,7 +283,8 @@ class StepLR(LRScheduler):
         [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -313,7 +321,8 @@ class MultiStepLR(LRScheduler):
         [0.1, 0.1, 0.01, 0.01, 0.01, 0.001, 0.001]
     """
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -352,7 +361,8 @@ class ConstantLR(LRScheduler):
         [0.05, 0.05, 0.05, 0.1, 0.1]
     """
 
-    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -395,8 +405,8 @@ class LinearLR(LRScheduler):
         [0.025, 0.05, 0.075, 0.1, 0.1]
     """
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
                              "less or equal to 1.")
@@ -444,7 +454,7 @@ class ExponentialLR(LRScheduler):
         [0.1, 0.05, 0.025, 0.0125]
     """
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -460,6 +470,8 @@ class ExponentialLR(LRScheduler):
 
 class _Composite(LRScheduler):
     """Shared state_dict handling of SequentialLR / ChainedScheduler."""
+
+    _schedulers: Sequence[Any]
 
     @staticmethod
     def _check_schedulers(name, optimizer, schedulers, what):
@@ -516,7 +528,8 @@ class SequentialLR(_Composite):
         [0.01, 0.01, 0.1, 0.05, 0.025, 0.0125]
     """
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
         self._check_schedulers(type(self).__name__, optimizer, schedulers, "")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
@@ -577,7 +590,8 @@ class PolynomialLR(LRScheduler):
         [0.1, 0.075, 0.05, 0.025, 0.0, 0.0]
     """
 
-    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -618,7 +632,8 @@ class CosineAnnealingLR(LRScheduler):
         [0.1, 0.085355, 0.05, 0.014645, 0.0]
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -667,7 +682,8 @@ class ChainedScheduler(_Composite):
         [0.01, 0.005, 0.025, 0.0125, 0.00625]
     """
 
-    def __init__(self, schedulers, optimizer=None):
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optimizer | None = None) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
                              "chained, but got no scheduler.")
@@ -708,8 +724,9 @@ class ReduceLROnPlateau(LRScheduler):
         [0.1, 0.1, 0.1, 0.01, 0.01, 0.001]
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -737,7 +754,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None) -> None:  # type: ignore[override]
+    def step(self, metrics: SupportsFloat,  # type: ignore[override]
+             epoch: int | None = None) -> None:
         """Record ``metrics`` (a number or a 0-d array) for one epoch."""
         context.note_side_effect(f"{type(self).__name__}.step()")
         current = float(metrics)
@@ -842,9 +860,12 @@ class CyclicLR(LRScheduler):
         [0.01, 0.055, 0.1, 0.055, 0.01, 0.055]
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
-                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float],
+                 max_lr: float | list[float], step_size_up: float = 2000,
+                 step_size_down: float | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | list[float] = 0.8,
+                 max_momentum: float | list[float] = 0.9, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _format_param("base_lr", optimizer, base_lr)
@@ -970,7 +991,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         [0.1, 0.05, 0.1, 0.085355, 0.05, 0.014645, 0.1]
     """
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -991,7 +1013,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: int | None = None) -> None:
         """Advance one epoch, or jump to ``epoch`` (may be fractional: ``epoch + i / iters``)."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -1056,10 +1078,14 @@ class OneCycleLR(LRScheduler):
         [0.04, 0.950485, 0.611262, 0.188258, 4e-06]
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
-                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -1077,6 +1103,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError("You must define either total_steps OR (epochs AND "
                              "steps_per_epoch)")
         total = self.total_steps
+        self._schedule_phases: list[dict[str, Any]]
         if three_phase:
             self._schedule_phases = [
                 dict(end_step=float(pct_start * total) - 1, start_lr="initial_lr",

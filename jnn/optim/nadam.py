@@ -3,8 +3,23 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
-                        _one_minus_pow, _pow, _step_zero)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
+    adam_moments,
+    adam_state,
+    apply_weight_decay,
+    check_adam_args,
+    check_nonneg,
+    count,
+    one_minus_pow,
+    power,
+    signed_grad,
+    step_zero,
+)
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["NAdam"]
 
@@ -44,17 +59,17 @@ class NAdam(Optimizer):
         True
     """
 
-    _zero_keys = frozenset({"weight_decay"})
-    _dynamic_items = {"betas": (0,)}
+    _zero_keys = ADAM_ZERO_KEYS
+    _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
-                 maximize=False, capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_nonneg(eps, "epsilon")
-        _check_betas(betas)
-        _check_nonneg(weight_decay, "weight_decay")
-        _check_nonneg(momentum_decay, "momentum_decay")
+    def __init__(self, params: ParamsT, lr: LRType = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        check_adam_args(lr, betas, eps, weight_decay)
+        check_nonneg(momentum_decay, "momentum_decay")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
@@ -62,32 +77,27 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p), "mu_product": jnp.ones((), jnp.float32),
-                "exp_avg": jnp.zeros_like(p.data), "exp_avg_sq": jnp.zeros_like(p.data)}
+        # torch's key order: step, mu_product, exp_avg, exp_avg_sq.
+        return {"step": step_zero(), "mu_product": jnp.ones((), jnp.float32),
+                **{k: v for k, v in adam_state(p).items() if k != "step"}}
 
     def _update(self, p, g, state, hyper, static: StaticView):
         lr = hyper["lr"]
         beta1, beta2 = hyper["betas"]
-        if static["maximize"]:
-            g = -g
+        g = signed_grad(g, static)
         step = state["step"] + 1
         # torch keeps ``step`` and ``mu_product`` as float32 tensors but computes every
         # step-dependent scalar from them in double precision (Python floats): here they are
         # computed in the parameter's precision, so float64 parameters follow torch to 1e-15.
-        t = _count(step, p)
-        bias_correction2 = _one_minus_pow(beta2, t)
-        if not static.is_zero("weight_decay"):
-            if static["decoupled_weight_decay"]:
-                p = p * (1 - lr * hyper["weight_decay"])
-            else:
-                g = g + hyper["weight_decay"] * p
+        t = count(step, p)
+        bias_correction2 = one_minus_pow(beta2, t)
+        p, g = apply_weight_decay(p, g, hyper, static)
         md = hyper["momentum_decay"]
-        mu = beta1 * (1.0 - 0.5 * _pow(0.96, t * md))
-        mu_next = beta1 * (1.0 - 0.5 * _pow(0.96, (t + 1) * md))
+        mu = beta1 * (1.0 - 0.5 * power(0.96, t * md))
+        mu_next = beta1 * (1.0 - 0.5 * power(0.96, (t + 1) * md))
         # torch's in-place ``mu_product *= mu`` rounds to the float32 state each step.
         mu_product = state["mu_product"] * mu.astype(state["mu_product"].dtype)
-        m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+        m, v = adam_moments(state, g, beta1, beta2)
         denom = jnp.sqrt(v / bias_correction2) + hyper["eps"]
         mu_product_next = mu_product.astype(t.dtype) * mu_next
         p = p + (-lr * (1.0 - mu) / (1.0 - mu_product.astype(t.dtype))) * (g / denom)

@@ -37,10 +37,9 @@ instead of silently running the old program.
 from __future__ import annotations
 
 import functools
-import math
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -48,16 +47,16 @@ import numpy as np
 
 from .._placement import put_global
 from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
-from .._state.tracking import PendingDict
 from .._state.static import freeze
-from .._state.tracking import note_change
+from .._state.tracking import PendingDict, note_change
 from ..parameter import Parameter, _to_array
 
 __all__ = ["Optimizer", "required"]
 
 
 class _RequiredParameter:
-    """Singleton marking a hyper-parameter without a default (torch's ``optim.optimizer.required``)."""
+    """Singleton marking a hyper-parameter without a default (torch's
+    ``optim.optimizer.required``)."""
 
     def __repr__(self) -> str:
         return "<required parameter>"
@@ -92,7 +91,7 @@ def _mask_items(value: Any, indices: tuple) -> Any:
     return value
 
 
-def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: Optional[frozenset],
+def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: frozenset | None,
               dynamic_items: dict) -> tuple:
     """What of ``group[key] = value`` is static: the compile-time facts it contributes."""
     if key in dynamic_items:
@@ -104,8 +103,8 @@ def _classify(key: str, value: Any, static_keys: frozenset, zero_keys: Optional[
     return ("static", _hashable(value))
 
 
-def _static_view(group: dict, static_keys: frozenset, zero_keys: Optional[frozenset] = None,
-                 dynamic_items: Optional[dict] = None) -> StaticView:
+def _static_view(group: dict, static_keys: frozenset, zero_keys: frozenset | None = None,
+                 dynamic_items: dict | None = None) -> StaticView:
     dynamic_items = dynamic_items or {}
     view = StaticView()
     zero = []
@@ -186,7 +185,7 @@ class _ParamGroup(dict):
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def __ior__(self, other):
+    def __ior__(self, other):  # type: ignore[misc]  # (dict's |= returns Self too)
         self.update(other)
         return self
 
@@ -312,10 +311,17 @@ class Optimizer:
 
     _jnn_stateful = True
     _static_keys: frozenset = frozenset()
-    _zero_keys: Optional[frozenset] = None
+    _zero_keys: frozenset | None = None
     _dynamic_items: dict = {}
+    # Set in __init__ through __dict__ (before __setattr__'s tracking is wanted).
+    defaults: dict
+    state: dict  # an _OptimizerState: __setattr__ converts what is assigned
+    param_groups: list
+    _optimizer_step_pre_hooks: HookDict
+    _optimizer_step_post_hooks: HookDict
+    _jnn_static_views: list
 
-    def __init__(self, params: Iterable, defaults: dict):
+    def __init__(self, params: Iterable, defaults: dict) -> None:
         d = self.__dict__
         d["defaults"] = defaults
         d["state"] = _OptimizerState()
@@ -439,14 +445,6 @@ class Optimizer:
         """Return ``(new_p, new_state)`` for one parameter (override)."""
         raise NotImplementedError
 
-    def _static_for(self, index: int, group: dict) -> StaticView:
-        # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
-        # was taken when the state was gathered.
-        for v in group.values():
-            if _is_tracer(v):
-                return self._jnn_static_views[index]
-        return self._make_static_view(group)
-
     def _make_static_view(self, group: dict) -> StaticView:
         return _static_view(group, self._static_keys, self._zero_keys, self._dynamic_items)
 
@@ -458,7 +456,7 @@ class Optimizer:
                 hyper[k] = group[k]
         return hyper
 
-    def step(self, grads=None, closure: Optional[Callable] = None):
+    def step(self, grads: Any = None, closure: Callable | None = None) -> Any:
         """Update every parameter that has a gradient.
 
         Args:
@@ -481,6 +479,8 @@ class Optimizer:
         lookup = self._grad_lookup(grads)
         updated = 0
         for index, group in enumerate(self.param_groups):
+            # Inside an nn.jit trace the numeric hyper-parameters are tracers; their static view
+            # was taken when the state was gathered.
             tracing = any(_is_tracer(v) for v in group.values())
             static = self._jnn_static_views[index] if tracing else self._make_static_view(group)
             hyper = self._hyper(group, static)
@@ -505,7 +505,7 @@ class Optimizer:
                     # Keep each state array's dtype: a compiled step must return what it got.
                     target = self.state[p]
                     if type(target) is PendingDict:  # its first update: now real state
-                        target.__class__ = ValueDict
+                        target.__class__ = ValueDict  # type: ignore[assignment]
                     for k, v in new_state.items():
                         old = target.get(k)
                         if hasattr(old, "dtype") and hasattr(v, "dtype") and v.dtype != old.dtype:
@@ -565,8 +565,10 @@ class Optimizer:
 
     # -- state_dict ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """torch's structure: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
-        index_of, start, groups = {}, 0, []
+        """torch's structure:
+        ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``."""
+        index_of: dict[int, int] = {}
+        start, groups = 0, []
         for group in self.param_groups:
             indices = list(range(start, start + len(group["params"])))
             for p, i in zip(group["params"], indices):
@@ -687,56 +689,6 @@ def _copy_array(value: Any, what: str) -> jax.Array:
     if type(value).__module__.startswith("torch"):
         return jnp.array(np.array(value.detach().cpu().numpy(), copy=True))
     return _to_array(value, what)
-
-
-def _pow(base, step):
-    """``base ** step`` for a step-count array; a Python-float ``base`` keeps its double-precision
-    logarithm (``0.999 ** t`` in float32 would lose digits that bias corrections need)."""
-    if isinstance(base, (int, float)):
-        if base == 0:
-            return jnp.zeros_like(step)
-        return jnp.exp(step * math.log(base))
-    return jnp.power(base, step)
-
-
-def _one_minus_pow(base, step):
-    """``1 - base ** step`` without cancellation (``-expm1(step * log(base))``)."""
-    if isinstance(base, (int, float)):
-        if base == 0:
-            return jnp.ones_like(step)
-        return -jnp.expm1(step * math.log(base))
-    return -jnp.expm1(step * jnp.log(base))
-
-
-def _count(step, p) -> jax.Array:
-    """A step count (torch's float32 ``state['step']``) in the parameter's precision: torch
-    computes bias corrections from ``step.item()``, a double, so in float64 a float32 count
-    would lose digits."""
-    return step.astype(jnp.promote_types(jnp.result_type(p), jnp.float32))
-
-
-def _step_zero(p) -> jax.Array:
-    """torch's ``state['step']``: a float32 scalar."""
-    return jnp.zeros((), jnp.float32)
-
-
-def _check_lr(lr) -> None:
-    if isinstance(lr, (jax.Array, np.ndarray)) and np.size(lr) != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-
-
-def _check_betas(betas) -> None:
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-
-
-def _check_nonneg(value, what: str) -> None:
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {what} value: {value}")
 
 
 class _TupleItems:

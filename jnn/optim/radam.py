@@ -3,8 +3,21 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import (Optimizer, StaticView, _check_betas, _check_lr, _check_nonneg, _count,
-                        _one_minus_pow, _pow, _step_zero)
+from ._common import (
+    ADAM_DYNAMIC_ITEMS,
+    ADAM_ZERO_KEYS,
+    LRType,
+    ParamsT,
+    adam_moments,
+    adam_state,
+    apply_weight_decay,
+    check_adam_args,
+    count,
+    one_minus_pow,
+    power,
+    signed_grad,
+)
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["RAdam"]
 
@@ -44,16 +57,15 @@ class RAdam(Optimizer):
         True
     """
 
-    _zero_keys = frozenset({"weight_decay"})
-    _dynamic_items = {"betas": (0,)}
+    _zero_keys = ADAM_ZERO_KEYS
+    _dynamic_items = ADAM_DYNAMIC_ITEMS
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
-                 capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_nonneg(eps, "epsilon")
-        _check_betas(betas)
-        _check_nonneg(weight_decay, "weight_decay")
+    def __init__(self, params: ParamsT, lr: LRType = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         decoupled_weight_decay=decoupled_weight_decay,
@@ -61,32 +73,25 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p), "exp_avg": jnp.zeros_like(p.data),
-                "exp_avg_sq": jnp.zeros_like(p.data)}
+        return adam_state(p)
 
     def _update(self, p, g, state, hyper, static: StaticView):
         lr = hyper["lr"]
         beta1, beta2 = hyper["betas"]
-        if static["maximize"]:
-            g = -g
+        g = signed_grad(g, static)
         step = state["step"] + 1
-        if not static.is_zero("weight_decay"):
-            if static["decoupled_weight_decay"]:
-                p = p * (1 - lr * hyper["weight_decay"])
-            else:
-                g = g + hyper["weight_decay"] * p
-        m = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+        p, g = apply_weight_decay(p, g, hyper, static)
+        m, v = adam_moments(state, g, beta1, beta2)
         state.update(step=step, exp_avg=m, exp_avg_sq=v)
         # torch computes the step-dependent scalars in double precision (``step`` as a Python
         # float); in float32, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t) cancels badly near
         # the rho_t > 5 switch. Here: the parameter's precision (float64 follows torch).
-        t = _count(step, p)
-        bias_correction1 = _one_minus_pow(beta1, t)
-        bias_correction2 = _one_minus_pow(beta2, t)
+        t = count(step, p)
+        bias_correction1 = one_minus_pow(beta1, t)
+        bias_correction2 = one_minus_pow(beta2, t)
         m_hat = m / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * _pow(beta2, t) / bias_correction2
+        rho_t = rho_inf - 2 * t * power(beta2, t) / bias_correction2
         # The rectification term; only used where rho_t > 5 (clamped so the unused branch
         # stays finite).
         safe_rho = jnp.maximum(rho_t, 5.0)

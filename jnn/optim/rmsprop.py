@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _check_nonneg, _step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["RMSprop"]
 
@@ -46,21 +47,22 @@ class RMSprop(Optimizer):
 
     _zero_keys = frozenset({"weight_decay", "momentum"})
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
-        _check_lr(lr)
-        _check_nonneg(eps, "epsilon")
-        _check_nonneg(momentum, "momentum")
-        _check_nonneg(weight_decay, "weight_decay")
-        _check_nonneg(alpha, "alpha")
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        check_lr(lr)
+        check_nonneg(eps, "epsilon")
+        check_nonneg(momentum, "momentum")
+        check_nonneg(weight_decay, "weight_decay")
+        check_nonneg(alpha, "alpha")
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        state = {"step": _step_zero(p), "square_avg": jnp.zeros_like(p.data)}
+        state = {"step": step_zero(), "square_avg": jnp.zeros_like(p.data)}
         if group["momentum"] > 0:
             state["momentum_buffer"] = jnp.zeros_like(p.data)
         if group["centered"]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr, _step_zero
+from ._common import LRType, ParamsT, check_lr, step_zero
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["Rprop"]
 
@@ -42,9 +43,11 @@ class Rprop(Optimizer):
 
     _zero_keys = frozenset()
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
-        _check_lr(lr)
+    def __init__(self, params: ParamsT, lr: LRType = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
@@ -52,7 +55,7 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": _step_zero(p), "prev": jnp.zeros_like(p.data),
+        return {"step": step_zero(), "prev": jnp.zeros_like(p.data),
                 "step_size": jnp.full_like(p.data, float(jnp.asarray(group["lr"])))}
 
     def _update(self, p, g, state, hyper, static: StaticView):

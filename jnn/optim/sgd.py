@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .optimizer import Optimizer, StaticView, _check_lr
+from ._common import LRType, ParamsT, check_lr
+from .optimizer import Optimizer, StaticView
 
 __all__ = ["SGD"]
 
@@ -36,9 +37,11 @@ class SGD(Optimizer):
 
     _zero_keys = frozenset({"momentum", "dampening", "weight_decay"})
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False, foreach=None, differentiable=False, fused=None):
-        _check_lr(lr)
+    def __init__(self, params: ParamsT, lr: LRType = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

@@ -14,7 +14,9 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional, Sequence
+import functools
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +28,7 @@ from .pmap import pmap
 __all__ = ["DataParallel", "data_parallel", "replicate", "scatter", "gather", "parallel_apply"]
 
 
-def _devices(device_ids: Optional[Sequence]) -> list:
+def _devices(device_ids: Sequence | None) -> list:
     available = jax.devices()
     if device_ids is None:
         return list(available)
@@ -84,8 +86,8 @@ def _batch_sizes(tree) -> set:
     return {jnp.shape(a)[0] for a in jax.tree.leaves(tree) if jnp.ndim(a) >= 1}
 
 
-def data_parallel(module: Module, inputs: Any, device_ids: Optional[Sequence] = None,
-                  output_device=None, dim: int = 0, module_kwargs: Optional[dict] = None):
+def data_parallel(module: Module, inputs: Any, device_ids: Sequence | None = None,
+                  output_device=None, dim: int = 0, module_kwargs: dict | None = None):
     """Evaluate ``module(*inputs)`` with the batch split across devices (torch's functional form).
 
     Args:
@@ -137,7 +139,7 @@ class DataParallel(Module):
         ['module.weight', 'module.bias']
     """
 
-    def __init__(self, module: Module, device_ids: Optional[Sequence] = None, output_device=None,
+    def __init__(self, module: Module, device_ids: Sequence | None = None, output_device=None,
                  dim: int = 0):
         super().__init__()
         if not isinstance(module, Module):
@@ -171,7 +173,7 @@ def replicate(network: Module, devices: Sequence, detach: bool = False) -> list:
     replicas = []
     for device in _devices(devices):
         replica = copy.deepcopy(network)
-        replica._apply(lambda a, d=device: jax.device_put(a, d))
+        replica._apply(functools.partial(jax.device_put, device=device))
         replicas.append(replica)
     return replicas
 

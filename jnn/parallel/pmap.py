@@ -21,12 +21,13 @@ every process, and each process passes its process-local batch.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from .._axis import current_axis_name, mapped_axis, varies_over
 from ..random import default_generator
@@ -34,7 +35,7 @@ from ..transforms.jit import Entry, Jit
 
 __all__ = ["pmap", "current_axis_name"]
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mesh(devices: tuple, axis_name: str) -> Mesh:
     return Mesh(np.array(devices, dtype=object), (axis_name,))
 
@@ -56,7 +57,7 @@ class _Pmap(Jit):
     body (:meth:`Jit.run_traced`) in ``jax.shard_map``.
     """
 
-    def __init__(self, fn: Callable, axis_name: str, devices: Optional[Sequence] = None,
+    def __init__(self, fn: Callable, axis_name: str, devices: Sequence | None = None,
                  static_argnums=(), static_argnames=()):
         super().__init__(fn, static_argnums, static_argnames)
         self.axis_name = axis_name
@@ -166,8 +167,8 @@ class _Pmap(Jit):
         return compiled
 
 
-def pmap(fn: Optional[Callable] = None, axis_name: str = "batch",
-         devices: Optional[Sequence] = None, *, static_argnums=(), static_argnames=()):
+def pmap(fn: Callable | None = None, axis_name: str = "batch",
+         devices: Sequence | None = None, *, static_argnums=(), static_argnames=()):
     """Data-parallel ``nn.jit``: split the batch across devices, average gradients.
 
     Args:
@@ -190,7 +191,7 @@ def pmap(fn: Optional[Callable] = None, axis_name: str = "batch",
         ...     opt.step(grads)
         ...     return loss
         >>> step = nn.pmap(train_step)
-        >>> x, y = jnp.ones((8, 4)), jnp.zeros((8, 1))   # the global batch (8 divides by the devices)
+        >>> x, y = jnp.ones((8, 4)), jnp.zeros((8, 1))  # the global batch (8 divides by devices)
         >>> step(model, opt, x, y).shape                  # the loss, averaged over devices
         ()
 

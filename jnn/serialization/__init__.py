@@ -90,14 +90,18 @@ import io
 import os
 import pickle
 import zipfile
-from typing import Any, BinaryIO, Union
-
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..parameter import Parameter
 from ._arrays import Finisher, MemoryBudget, materialize, render_path, resolve_device, to_jax
 from ._atomic import atomic_write
-from ._errors import (CheckpointError, UnsafeCheckpointError, describe_file, naming_file,
-                      short_message)
+from ._errors import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    describe_file,
+    naming_file,
+    short_message,
+)
 from ._legacy_format import read_legacy
 from ._pickler import pickle_checkpoint
 from ._safetensors_format import load_safetensors, save_safetensors
@@ -106,10 +110,13 @@ from ._zip_format import archive_name, read_zip, write_zip
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "CheckpointError",
            "UnsafeCheckpointError"]
 
-FileLike = Union[str, os.PathLike, BinaryIO]
+FileLike = str | os.PathLike | BinaryIO
+
+if TYPE_CHECKING:  # (annotations only: typing_extensions is not a run-time dependency)
+    from typing_extensions import TypeIs
 
 
-def _is_path(f: Any) -> bool:
+def _is_path(f: Any) -> TypeIs[str | bytes | os.PathLike]:
     return isinstance(f, (str, bytes, os.PathLike))
 
 
@@ -270,7 +277,8 @@ def _load_file(fh: BinaryIO, source: str, as_numpy: bool, map_location: Any,
         obj, little_endian, budget = _read(fh, max_bytes)
         return _finish(obj, little_endian, budget, as_numpy, map_location)
     except (CheckpointError, UnsafeCheckpointError) as e:
-        raise naming_file(e, source)
+        # naming_file sets the cause itself (the original error's cause, context suppressed).
+        raise naming_file(e, source)  # noqa: B904
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,8 +34,8 @@ class MemoryBudget:
 
     def __init__(self, file_size: int, max_bytes: int | None = None):
         self.explicit = max_bytes is not None
-        self.limit = (max_bytes if self.explicit
-                      else MEMORY_FACTOR * file_size + MEMORY_FLOOR)
+        self.limit: int = (max_bytes if max_bytes is not None
+                           else MEMORY_FACTOR * file_size + MEMORY_FLOOR)
         self.used = 0
 
     def charge(self, nbytes: int, what: str) -> None:

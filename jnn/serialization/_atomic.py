@@ -19,7 +19,8 @@ import os
 import secrets
 import socket
 import stat
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 TEMP_SUFFIX = ".jnn-tmp"
 

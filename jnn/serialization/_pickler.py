@@ -17,6 +17,9 @@ from ._dtypes import DTYPE_STORAGES, V3_DTYPE_NAMES
 class TorchGlobal:
     """A pickle GLOBAL reference written by name, without importing the module (torch)."""
 
+    module: str
+    name: str
+
     _cache: dict = {}
 
     def __new__(cls, module: str, name: str):
@@ -93,13 +96,14 @@ class _Sanitizer:
         if obj is None:
             return None
         if not isinstance(obj, (np.ndarray, np.generic)):
-            for base in (bool, int, float, complex, str, bytes):  # IntEnum etc. -> plain values
+            for base in _PLAIN_TYPES:  # IntEnum etc. -> plain values
                 if isinstance(obj, base):
                     return obj if type(obj) is base else base(obj)
         key = id(obj)
         if key in self.memo:
             return self.memo[key]
         self.keep.append(obj)
+        out: Any
         if isinstance(obj, Parameter):
             out = _ParamOut(self.tensor(obj.data, path), obj.requires_grad)
         elif isinstance(obj, Buffer):
@@ -140,11 +144,17 @@ class _Sanitizer:
         return out
 
 
-class _TorchPickler(pickle._Pickler):  # the Python pickler: its dispatch table is extensible
-    dispatch = pickle._Pickler.dispatch.copy()
+# The Python pickler (its dispatch table is extensible); typed Any: the typeshed stubs leave out
+# its internals (dispatch, write, memoize).
+_PyPickler: Any = pickle._Pickler
+_PLAIN_TYPES: tuple[type, ...] = (bool, int, float, complex, str, bytes)
+
+
+class _TorchPickler(_PyPickler):
+    dispatch = _PyPickler.dispatch.copy()
 
     def save_torch_global(self, obj: TorchGlobal) -> None:
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
         self.memoize(obj)
 
     dispatch[TorchGlobal] = save_torch_global

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import ml_dtypes
 import numpy as np
@@ -31,7 +31,7 @@ def _import_safetensors():
     return safetensors
 
 
-def save_safetensors(tensors: dict, path: Union[str, os.PathLike],
+def save_safetensors(tensors: dict, path: str | os.PathLike,
                      metadata: dict | None = None) -> None:
     """Save a flat ``{name: array}`` dict as a ``.safetensors`` file (atomically).
 
@@ -91,7 +91,7 @@ def save_safetensors(tensors: dict, path: Union[str, os.PathLike],
     del keep
 
 
-def load_safetensors(path: Union[str, os.PathLike], *, as_numpy: bool = False) -> dict:
+def load_safetensors(path: str | os.PathLike, *, as_numpy: bool = False) -> dict:
     """Load a ``.safetensors`` file into ``{name: array}`` (dtypes kept, bfloat16 included).
 
     Args:

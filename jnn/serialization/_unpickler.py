@@ -13,8 +13,10 @@ from __future__ import annotations
 import _compat_pickle
 import io
 import pickle
+import struct
 from collections import Counter, OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +165,7 @@ def _leaf_cost(value: Any) -> int:
 def _nested_cost(key: tuple | frozenset, costs: dict) -> int:
     # Iterative post-order walk that stops as soon as the count passes the limit, so a key
     # built to be exponential or 10^6 deep costs at most MAX_KEY_VALUES steps.
-    stack = [[key, iter(key), 1]]
+    stack: list[list[Any]] = [[key, iter(key), 1]]
     while stack:
         frame = stack[-1]
         for child in frame[1]:
@@ -347,8 +349,13 @@ def _resolve_global(module: str, name: str) -> Any:
         ) from None
 
 
-class _RestrictedUnpickler(pickle._Unpickler):
-    dispatch = pickle._Unpickler.dispatch.copy()
+# Python's unpickler, typed Any: the typeshed stubs leave out its internals (dispatch, stack,
+# the load_* opcode methods, read, append).
+_PyUnpickler: Any = pickle._Unpickler
+
+
+class _RestrictedUnpickler(_PyUnpickler):
+    dispatch = _PyUnpickler.dispatch.copy()
 
     def __init__(self, file: io.BytesIO, persistent_load: Callable[[Any], Any]):
         super().__init__(file, encoding="utf-8")
@@ -363,26 +370,26 @@ class _RestrictedUnpickler(pickle._Unpickler):
     # The opcodes that hash keys check them first (items above the last MARK are self.stack).
     def load_setitem(self):
         check_keys(self.stack[-2:-1])
-        pickle._Unpickler.load_setitem(self)
+        _PyUnpickler.load_setitem(self)
 
     def load_setitems(self):
         check_keys(self.stack[0::2])
-        pickle._Unpickler.load_setitems(self)
+        _PyUnpickler.load_setitems(self)
 
     def load_dict(self):
         check_keys(self.stack[0::2])
-        pickle._Unpickler.load_dict(self)
+        _PyUnpickler.load_dict(self)
 
     def load_additems(self):
         check_keys(self.stack)
-        pickle._Unpickler.load_additems(self)
+        _PyUnpickler.load_additems(self)
 
     def load_frozenset(self):
         check_keys(self.stack)
-        pickle._Unpickler.load_frozenset(self)
+        _PyUnpickler.load_frozenset(self)
 
     def load_bytearray8(self):  # pickle's version allocates the declared length before reading
-        n, = pickle.unpack("<Q", self.read(8))
+        n, = struct.unpack("<Q", self.read(8))
         data = self.read(n)
         if len(data) != n:
             raise CheckpointError("the pickle ends inside a BYTEARRAY8 value")

@@ -46,6 +46,7 @@ def write_zip(fobj: BinaryIO, prefix: str, pickled: bytes, storages: list[Storag
             info.external_attr = 0o600 << 16
             name_len = len(info.filename.encode("utf-8"))
             zip64 = len(data) * 1.05 > zipfile.ZIP64_LIMIT  # zipfile's own rule
+            assert zf.fp is not None  # (a ZipFile open for writing has its file)
             start = zf.fp.tell() + 30 + name_len + (20 if zip64 else 0)
             pad = (-(start + 4)) % ALIGNMENT
             info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad

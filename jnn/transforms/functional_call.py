@@ -2,8 +2,8 @@
 (``torch.func.functional_call``)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .._state import context
 from ..modules.module import Module
@@ -12,9 +12,9 @@ from ..parameter import Parameter
 __all__ = ["functional_call"]
 
 
-def functional_call(module: Module, parameters_and_buffers: Union[Mapping, Sequence[Mapping]],
-                    args: Any = (), kwargs: Optional[dict] = None, *, tie_weights: bool = True,
-                    strict: bool = False):
+def functional_call(module: Module, parameters_and_buffers: Mapping | Sequence[Mapping],
+                    args: Any = (), kwargs: dict | None = None, *, tie_weights: bool = True,
+                    strict: bool = False) -> Any:
     """Call ``module`` with some parameters/buffers replaced (``torch.func.functional_call``).
 
     Args:
@@ -63,7 +63,7 @@ def functional_call(module: Module, parameters_and_buffers: Union[Mapping, Seque
         if missing:
             raise ValueError(f"functional_call: missing key(s) with strict=True: {missing}")
 
-    saved = []
+    saved: list[tuple[dict, str, Any]] = []
     with context.swapped_state():
         return _call_swapped(module, values, params, args, kwargs, saved)
 

@@ -8,8 +8,8 @@ primal values and is written back, as the eager step would have left it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -55,15 +55,16 @@ class Grads(Mapping):
         ((2, 3), (2, 3))
     """
 
-    def __init__(self, names: Sequence[str], params: Sequence[Parameter], values: Sequence[Any]):
+    def __init__(self, names: Sequence[str], params: Sequence[Parameter],
+                 values: Sequence[Any]) -> None:
         self._names = tuple(names)
         self._params = tuple(params)
         self._values = tuple(values)
-        self._index = None
+        self._index: dict[Any, int] | None = None
 
     def _lookup(self) -> dict:
         if self._index is None:
-            index = {}
+            index: dict[Any, int] = {}
             for i, (n, p) in enumerate(zip(self._names, self._params)):
                 index[n] = i
                 index[id(p)] = i
@@ -76,7 +77,7 @@ class Grads(Mapping):
             raise KeyError(key)
         return self._values[i]
 
-    def get(self, key, default=None):
+    def get(self, key: Any, default: Any = None) -> Any:
         i = self._lookup().get(id(key) if isinstance(key, Parameter) else key)
         return default if i is None else self._values[i]
 
@@ -89,7 +90,7 @@ class Grads(Mapping):
     def __contains__(self, key) -> bool:
         return (id(key) if isinstance(key, Parameter) else key) in self._lookup()
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Parameter]:
         return iter(self._params)
 
     def accumulate(self) -> None:
@@ -110,7 +111,7 @@ jax.tree_util.register_pytree_node(
 )
 
 
-def _trainable(obj) -> tuple[list, list]:
+def _trainable(obj) -> tuple[list, list] | tuple[None, None]:
     """Names and Parameters to differentiate for a module / parameter / list of them."""
     if isinstance(obj, Module):
         pairs = [(n, p) for n, p in obj.named_parameters() if p.requires_grad]
@@ -124,7 +125,7 @@ def _trainable(obj) -> tuple[list, list]:
     return [n for n, _ in pairs], [p for _, p in pairs]
 
 
-def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
+def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable:
     """Like ``jax.value_and_grad``, with modules at ``argnums`` differentiated through their
     trainable parameters.
@@ -147,8 +148,8 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
         >>> bool(F.mse_loss(model(x), y) < loss)
         True
     """
+    argnums_t: tuple[int, ...] = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     single = isinstance(argnums, int)
-    argnums_t = (argnums,) if single else tuple(argnums)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -158,7 +159,7 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
                                  "positional arguments were given")
         specs = [_trainable(args[i]) for i in argnums_t]
         primals = []
-        for i, (names, params) in zip(argnums_t, specs):
+        for i, (_names, params) in zip(argnums_t, specs):
             primals.append([p._data for p in params] if params is not None else args[i])
         state = collect([*args, *kwargs.values()], extra=(default_generator,))
         slots = state.slots()
@@ -209,10 +210,10 @@ def value_and_grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0,
         for idx, v in changed.items():
             c, k = slots[idx]
             c[k] = v
-        grads = []
+        grad_list = []
         for (names, params), g in zip(specs, raw):
-            grads.append(g if params is None else Grads(names, params, g))
-        grads = grads[0] if single else tuple(grads)
+            grad_list.append(g if params is None or names is None else Grads(names, params, g))
+        grads = grad_list[0] if single else tuple(grad_list)
         return ((value, aux) if has_aux else value), grads
 
     return wrapper
@@ -230,7 +231,7 @@ def _average_over_devices(g, axis):
     return g / jax.lax.psum(1, axis)
 
 
-def grad(fn: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False) -> Callable:
+def grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient part of :func:`value_and_grad` (``(grads, aux)`` with ``has_aux``).
 
     Example:

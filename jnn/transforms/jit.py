@@ -31,7 +31,8 @@ import threading
 import warnings
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -111,7 +112,9 @@ def _frozen(value):
 def context_signature() -> tuple:
     """Process-wide facts a trace depends on besides its arguments: global module hooks
     (they run while tracing), whether 64-bit types are enabled and the autocast regions."""
-    return (global_hooks_signature(), bool(jax.config.jax_enable_x64), autocast_signature())
+    return (global_hooks_signature(),
+            bool(jax.config.jax_enable_x64),  # type: ignore[attr-defined]  # (no stub)
+            autocast_signature())
 
 
 class _Call:
@@ -140,16 +143,16 @@ class _Guard:
         self.key = key
         self.volatile = volatile
 
-    def current(self, entry: "Entry"):
+    def current(self, entry: Entry):
         obj = entry.objects[self.position] if self.position is not None else self.ref()
         if obj is None:
             return _MISSING
         return obj.__dict__.get(self.name, _MISSING)
 
-    def holds(self, entry: "Entry") -> bool:
+    def holds(self, entry: Entry) -> bool:
         return _frozen(self.current(entry))[0] == self.key
 
-    def describe(self, entry: "Entry") -> str:
+    def describe(self, entry: Entry) -> str:
         obj = entry.objects[self.position] if self.position is not None else self.ref()
         return f"{type(obj).__name__}.{self.name}"
 
@@ -166,14 +169,14 @@ class Variant:
         self.signature = signature
         self.guards: list = []
         self.volatile_guards: list = []
-        self.unread_grads: Optional[frozenset] = None  # unknown until traced
+        self.unread_grads: frozenset | None = None  # unknown until traced
         self.single_use = False
         self.retired = False
         self.extras: list = []   # (position, where, name, template) of arrays made in the trace
         self.python_writes: dict = {}  # slot index -> a Python value the trace stored there
         self.reasons: list = []  # what made it single-use, for the warning
 
-    def holds(self, entry: "Entry") -> bool:
+    def holds(self, entry: Entry) -> bool:
         return all(g.holds(entry) for g in self.guards) and \
             all(g.holds(entry) for g in self.volatile_guards)
 
@@ -196,7 +199,7 @@ class Entry:
         self.writable = collector.writable
         self.objects = collector.objects
         self.epoch = now
-        self.variant: Optional[Variant] = None
+        self.variant: Variant = None  # type: ignore[assignment]  # (set before any call)
         self.hyper = [(i, c[k] == 0) for i, ((c, k), kind) in enumerate(zip(self.slots,
                                                                             self.kinds))
                       if kind == "hyper" and type(c[k]) in (int, float)]
@@ -227,7 +230,7 @@ class Jit:
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  static_argnames: Sequence[str] = (), donate_state: bool = False,
-                 compiler_options: Optional[dict] = None):
+                 compiler_options: dict | None = None) -> None:
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._static_argnums = frozenset(static_argnums)
@@ -237,7 +240,7 @@ class Jit:
         self._variant_by_id: list = []
         self._layouts: list = []
         self._layout_ids: dict = {}
-        self._plan = None
+        self._plan: tuple | None = None
         self._trace_count = 0
         self._refresh_count = 0
         self._single_use_streak = 0
@@ -341,17 +344,19 @@ class Jit:
                 and all(args[i] == v for i, v in plan[3])):
             # Fast path: same argument types (and static values) as last time.
             return _Call([args[i] for i in plan[1]], [args[i] for i in plan[2]], plan[4])
-        layout, objects, dyn = [], [], []
+        layout_items: list[tuple] = []
+        objects: list = []
+        dyn: list = []
         cacheable = not kwargs
         for i, a in enumerate(args):
             kind = "static" if i in self._static_argnums else _classify(a)
             cacheable = cacheable and kind != "tree"
-            layout.append((i, *self._place(kind, a, objects, dyn, i)))
+            layout_items.append((i, *self._place(kind, a, objects, dyn, i)))
         for name in sorted(kwargs):
             a = kwargs[name]
             kind = "static" if name in self._static_argnames else _classify(a)
-            layout.append((name, *self._place(kind, a, objects, dyn, name)))
-        layout = tuple(layout)
+            layout_items.append((name, *self._place(kind, a, objects, dyn, name)))
+        layout = tuple(layout_items)
         layout_id = self._layout_ids.get(layout)
         if layout_id is None:
             layout_id = self._layout_ids[layout] = len(self._layouts)
@@ -610,7 +615,7 @@ class Jit:
             variant.reasons.extend(rec.side_effects)
         read = {id(entry.slots[i][0]) for i in entry.grad_slots} & rec.grads_read
         read_slots = frozenset(i for i in entry.grad_slots if id(entry.slots[i][0]) in read)
-        substituted = getattr(self._local, "substituted", frozenset())
+        substituted: frozenset = getattr(self._local, "substituted", frozenset())
         if variant.unread_grads is None:
             # Gradients that came in as None and were not read stay out of the inputs: a
             # later call whose .grad holds an array (left by the previous step) then matches
@@ -670,7 +675,7 @@ class Jit:
         somewhere); a test hook for the per-call fast path."""
         return self._refresh_count
 
-    def lower(self, *args, **kwargs):
+    def lower(self, *args: Any, **kwargs: Any) -> Any:
         """Lower for the given arguments (``jax.jit(...).lower``), e.g. to inspect the HLO."""
         with context.STATE_LOCK:
             call = self._bind(args, kwargs)
@@ -743,9 +748,9 @@ def _device_error(entry: Entry, values, dyn) -> ValueError:
         "or the inputs with jax.device_put(x, device).")
 
 
-def jit(fn: Optional[Callable] = None, *, static_argnums: Union[int, Sequence[int]] = (),
-        static_argnames: Union[str, Sequence[str]] = (), donate_state: bool = False,
-        compiler_options: Optional[dict] = None):
+def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), donate_state: bool = False,
+        compiler_options: dict | None = None) -> Any:
     """Compile ``fn`` into one XLA program, with torch's in-place state semantics.
 
     Args:

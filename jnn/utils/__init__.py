@@ -1,31 +1,43 @@
-"""``torch.nn.utils`` (and ``torch.utils.data`` as ``jnn.utils.data``): gradient clipping, parameter/vector conversion, weight and spectral
-normalisation, parametrizations, pruning, fusion, and ``rnn`` (packed sequences)."""
+"""``torch.nn.utils`` (and ``torch.utils.data`` as ``jnn.utils.data``): gradient clipping,
+parameter/vector conversion, weight and spectral normalisation, parametrizations, pruning,
+fusion, and ``rnn`` (packed sequences)."""
 from __future__ import annotations
 
-import importlib
-
-from . import rnn  # noqa: F401
-from . import parametrizations, parametrize, prune, stateless  # noqa: F401
-from .clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_,
-                        get_total_norm)
+from . import (  # noqa: F401
+    checkpoint,
+    data,
+    fusion,
+    parametrizations,
+    parametrize,
+    prune,
+    rnn,  # noqa: F401
+    stateless,
+)
+from .clip_grad import (
+    clip_grad_norm,
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+)
 from .convert_parameters import parameters_to_vector, vector_to_parameters
-from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,
-                     fuse_linear_bn_weights)
+from .fusion import (
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 from .init import skip_init
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
-_SUBMODULES = ("checkpoint", "rnn", "parametrize", "parametrizations", "prune", "stateless", "fusion", "data")
 __all__: list = [
-    "checkpoint", "clip_grad_norm", "clip_grad_norm_", "data", "clip_grads_with_norm_", "clip_grad_value_",
+    "checkpoint", "clip_grad_norm", "clip_grad_norm_", "data", "clip_grads_with_norm_",
+    "clip_grad_value_",
     "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
+    "fusion",
     "get_total_norm", "parameters_to_vector", "parametrizations", "parametrize", "prune",
     "remove_spectral_norm", "remove_weight_norm", "rnn", "skip_init", "spectral_norm",
     "stateless", "vector_to_parameters", "weight_norm",
 ]
 
-
-def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'jnn.utils' has no attribute {name!r}")

@@ -13,7 +13,8 @@ Python side effects (``docs/design.md``, "The random stream").
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import jax
 
@@ -86,8 +87,8 @@ def _run_checkpointed(function: Callable, roots: list, args: tuple, kwargs: dict
     return out
 
 
-def checkpoint(function: Callable, *args, use_reentrant: Optional[bool] = None,
-               context_fn: Optional[Callable] = None, determinism_check: str = "default",
+def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
+               context_fn: Callable | None = None, determinism_check: str = "default",
                debug: bool = False, preserve_rng_state: bool = True, **kwargs) -> Any:
     """Run ``function(*args, **kwargs)`` without keeping its activations for the backward
     pass; they are recomputed when gradients are taken (``torch.utils.checkpoint.checkpoint``).
@@ -142,7 +143,7 @@ def checkpoint(function: Callable, *args, use_reentrant: Optional[bool] = None,
     return _run_checkpointed(function, _roots(function), args, kwargs)
 
 
-def checkpoint_sequential(functions, segments: int, input, use_reentrant: Optional[bool] = None,
+def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
                           **kwargs):
     """Run a sequence of modules in ``segments`` chunks, checkpointing every chunk but the
     last (``torch.utils.checkpoint.checkpoint_sequential``).

@@ -115,8 +115,8 @@ def _clip_coef(max_norm: float, total_norm):
 
 # -- public API -------------------------------------------------------------------------------
 
-def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach=None):
+def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> jax.Array:
     """The norm of a collection of arrays, as if they were concatenated into one vector
     (``torch.nn.utils.get_total_norm``).
 
@@ -145,7 +145,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     return _total_norm(arrays, norm_type, error_if_nonfinite)
 
 
-def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters: Any, max_norm: float, total_norm: Any,
+                          foreach: bool | None = None) -> Any:
     """Scale gradients by ``min(max_norm / (total_norm + 1e-6), 1)`` given a precomputed norm
     (``torch.nn.utils.clip_grads_with_norm_``).
 
@@ -176,8 +177,8 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
     return None
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach=None):
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Any:
     """Clip the total gradient norm (``torch.nn.utils.clip_grad_norm_``).
 
     The norm is taken over all gradients together, as if concatenated into one vector, and
@@ -204,7 +205,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         >>> grads, norm = nn.utils.clip_grad_norm_(grads, max_norm=1.0)   # functional
         >>> round(float(norm), 4), round(float(grads["bias"][0]), 4)
         (20.0, 0.5)
-        >>> grads.accumulate()                                           # torch style: .grad in place
+        >>> grads.accumulate()                               # torch style: .grad in place
         >>> round(float(nn.utils.clip_grad_norm_(model.parameters(), 1.0)), 4)
         1.0
     """
@@ -222,15 +223,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     return total
 
 
-def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False, foreach=None):
+def clip_grad_norm(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Any:
     """Deprecated alias of :func:`clip_grad_norm_` (emits a ``FutureWarning`` like torch)."""
     warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters, clip_value: float, foreach=None):
+def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> Any:
     """Clamp every gradient element to ``[-clip_value, clip_value]``
     (``torch.nn.utils.clip_grad_value_``).
 

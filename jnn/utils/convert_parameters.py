@@ -1,7 +1,8 @@
 """Flatten parameters into one vector and back (``torch.nn.utils.convert_parameters``)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -48,7 +49,7 @@ def parameters_to_vector(parameters: Iterable) -> jax.Array:
     return jnp.concatenate(vec)
 
 
-def vector_to_parameters(vec, parameters: Iterable) -> None:
+def vector_to_parameters(vec: Any, parameters: Iterable) -> None:
     """Copy consecutive slices of ``vec`` into the parameters, in place
     (``torch.nn.utils.vector_to_parameters``).
 

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import jax.numpy as jnp
 
+from ..modules.module import Module
 from ..parameter import Parameter
+from ._parametrize_common import as_array
 
 __all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights"]
-
-
-def _arr(x):
-    return None if x is None else jnp.asarray(x)
 
 
 def _requires_grad(x) -> bool:
     return bool(getattr(x, "requires_grad", False)) if isinstance(x, Parameter) else False
 
 
-def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
+def fuse_conv_bn_eval(conv: Module, bn: Module, transpose: bool = False) -> Module:
     """A copy of ``conv`` whose weight and bias absorb the eval-mode ``bn`` that follows it
     (``torch.nn.utils.fuse_conv_bn_eval``).
 
@@ -53,8 +52,8 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
     return fused_conv
 
 
-def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b,
-                         transpose: bool = False) -> tuple[Parameter, Parameter]:
+def fuse_conv_bn_weights(conv_w: Any, conv_b: Any, bn_rm: Any, bn_rv: Any, bn_eps: float, bn_w: Any,
+                         bn_b: Any, transpose: bool = False) -> tuple[Parameter, Parameter]:
     """Fused convolution weight and bias from the convolution's and the BatchNorm's arrays
     (``torch.nn.utils.fuse_conv_bn_weights``).
 
@@ -81,8 +80,8 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
         ((4, 3, 3, 3), (4,))
     """
     w_grad, b_grad = _requires_grad(conv_w), _requires_grad(conv_b)
-    conv_w, conv_b = _arr(conv_w), _arr(conv_b)
-    bn_rm, bn_rv, bn_w, bn_b = _arr(bn_rm), _arr(bn_rv), _arr(bn_w), _arr(bn_b)
+    conv_w, conv_b = as_array(conv_w), as_array(conv_b)
+    bn_rm, bn_rv, bn_w, bn_b = as_array(bn_rm), as_array(bn_rv), as_array(bn_w), as_array(bn_b)
     w_dtype = conv_w.dtype
     b_dtype = conv_b.dtype if conv_b is not None else w_dtype
     if conv_b is None:
@@ -99,7 +98,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
     return Parameter(fused_w, w_grad), Parameter(fused_b, b_grad)
 
 
-def fuse_linear_bn_eval(linear, bn):
+def fuse_linear_bn_eval(linear: Module, bn: Module) -> Module:
     """A copy of ``linear`` whose weight and bias absorb the eval-mode ``bn`` that follows it
     (``torch.nn.utils.fuse_linear_bn_eval``).
 
@@ -133,8 +132,8 @@ def fuse_linear_bn_eval(linear, bn):
     return fused_linear
 
 
-def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w,
-                           bn_b) -> tuple[Parameter, Parameter]:
+def fuse_linear_bn_weights(linear_w: Any, linear_b: Any, bn_rm: Any, bn_rv: Any, bn_eps: float,
+                           bn_w: Any, bn_b: Any) -> tuple[Parameter, Parameter]:
     """Fused linear weight and bias (``torch.nn.utils.fuse_linear_bn_weights``).
 
     ``W' = W * (gamma / sqrt(var + eps))[:, None]``, ``b' = (b - mean) * scale + beta``.
@@ -156,8 +155,8 @@ def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w
         ((4, 3), (4,))
     """
     w_grad, b_grad = _requires_grad(linear_w), _requires_grad(linear_b)
-    linear_w, linear_b = _arr(linear_w), _arr(linear_b)
-    bn_rm, bn_rv, bn_w, bn_b = _arr(bn_rm), _arr(bn_rv), _arr(bn_w), _arr(bn_b)
+    linear_w, linear_b = as_array(linear_w), as_array(linear_b)
+    bn_rm, bn_rv, bn_w, bn_b = as_array(bn_rm), as_array(bn_rv), as_array(bn_w), as_array(bn_b)
     w_dtype = linear_w.dtype
     b_dtype = linear_b.dtype if linear_b is not None else w_dtype
     if linear_b is None:

@@ -11,7 +11,7 @@ from ..random import fork_rng
 __all__ = ["skip_init"]
 
 
-def skip_init(module_cls, *args, **kwargs):
+def skip_init(module_cls: type[Module], *args, **kwargs) -> Module:
     """Instantiate ``module_cls(*args, **kwargs)`` with uninitialised parameters and buffers
     (``torch.nn.utils.skip_init``).
 

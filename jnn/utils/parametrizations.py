@@ -5,7 +5,7 @@ module structure, so ``state_dict`` keys are torch's and torch checkpoints load 
 from __future__ import annotations
 
 from enum import Enum, auto
-from typing import Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -14,14 +14,15 @@ from ..modules.module import Module
 from ..parameter import Parameter, is_array
 from ..random import next_key
 from . import parametrize
-from .spectral_norm import _is_conv_transpose
-from .weight_norm import _weight_norm, norm_except_dim
+from ._parametrize_common import (
+    as_array,
+    is_conv_transpose,
+    norm_except_dim,
+    normalize,
+    weight_norm_value,
+)
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
-
-
-def _value(x):
-    return x._data if isinstance(x, Parameter) else jnp.asarray(x)
 
 
 def _mH(x):
@@ -50,7 +51,7 @@ def _householder_product(A, tau):
     """``torch.linalg.householder_product`` (LAPACK ``orgqr``), written with differentiable
     operations: the first ``k`` columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^H`` with
     ``v_i`` the ``i``-th column of ``A`` below the diagonal and a 1 on it."""
-    n, k = A.shape[-2], A.shape[-1]
+    n = A.shape[-2]
     Q = _eye_like(A.shape, A.dtype)
     rows = jnp.arange(n)
     for i in reversed(range(tau.shape[-1])):
@@ -61,7 +62,7 @@ def _householder_product(A, tau):
 
 
 def _geqrf(A):
-    geqrf = getattr(jax.lax.linalg, "geqrf", None)
+    geqrf: Any = getattr(jax.lax.linalg, "geqrf", None)
     if geqrf is None:
         from jax._src.lax.linalg import geqrf
     return geqrf(A)
@@ -78,7 +79,7 @@ class _Orthogonal(Module):
 
     def __init__(self, weight, orthogonal_map: _OrthMaps, *, use_trivialization=True) -> None:
         super().__init__()
-        weight = _value(weight)
+        weight = as_array(weight)
         if jnp.iscomplexobj(weight) and orthogonal_map == _OrthMaps.householder:
             raise ValueError("The householder parametrization does not support complex "
                              "tensors.")
@@ -88,7 +89,7 @@ class _Orthogonal(Module):
             self.register_buffer("base", None)
 
     def forward(self, X):
-        X = _value(X)
+        X = as_array(X)
         n, k = X.shape[-2], X.shape[-1]
         transposed = n < k
         if transposed:
@@ -119,7 +120,7 @@ class _Orthogonal(Module):
         return Q
 
     def right_inverse(self, Q):
-        Q = jax.lax.stop_gradient(_value(Q))
+        Q = jax.lax.stop_gradient(as_array(Q))
         if tuple(Q.shape) != self.shape:
             raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
                              f"Got a tensor of shape {tuple(Q.shape)}.")
@@ -150,7 +151,7 @@ class _Orthogonal(Module):
         return jnp.zeros_like(Q_init).at[..., idx, idx].set(-1.0)
 
 
-def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[str] = None, *,
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
                use_trivialization: bool = True) -> Module:
     """Constrain a matrix (or batch of matrices) to be orthogonal
     (``torch.nn.utils.parametrizations.orthogonal``).
@@ -182,7 +183,7 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
     weight = getattr(module, name, None)
     if not (isinstance(weight, Parameter) or is_array(weight)):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
-    weight = _value(weight)
+    weight = as_array(weight)
     if weight.ndim < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of "
                          f"{weight.ndim} dimensions.")
@@ -202,21 +203,21 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
 class _WeightNorm(Module):
     """``w = g * v / ||v||`` as a parametrization with two originals (g, v)."""
 
-    def __init__(self, dim: Optional[int] = 0) -> None:
+    def __init__(self, dim: int | None = 0) -> None:
         super().__init__()
         if dim is None:
             dim = -1
         self.dim = dim
 
     def forward(self, weight_g, weight_v):
-        return _weight_norm(weight_v, weight_g, self.dim)
+        return weight_norm_value(weight_v, weight_g, self.dim)
 
     def right_inverse(self, weight):
-        weight = _value(weight)
+        weight = as_array(weight)
         return norm_except_dim(weight, 2, self.dim), weight
 
 
-def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Weight normalisation as a parametrization
     (``torch.nn.utils.parametrizations.weight_norm``).
 
@@ -256,18 +257,17 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     return module
 
 
-def _normalize(x, eps: float):
-    return x / jnp.maximum(jnp.sqrt(jnp.sum(jnp.abs(x) ** 2)), eps)
-
-
 class _SpectralNorm(Module):
     """Spectral normalisation as a parametrization, with power-iteration buffers ``_u``/``_v``
     (torch's ``_SpectralNorm``)."""
 
+    _u: jax.Array  # (buffers, registered in __init__)
+    _v: jax.Array
+
     def __init__(self, weight, n_power_iterations: int = 1, dim: int = 0,
                  eps: float = 1e-12) -> None:
         super().__init__()
-        weight = _value(weight)
+        weight = as_array(weight)
         ndim = weight.ndim
         if dim >= ndim or dim < -ndim:
             raise IndexError("Dimension out of range (expected to be in range of "
@@ -283,12 +283,12 @@ class _SpectralNorm(Module):
             h, w = weight_mat.shape
             u = jax.random.normal(next_key(), (h,), weight_mat.dtype)
             v = jax.random.normal(next_key(), (w,), weight_mat.dtype)
-            self.register_buffer("_u", _normalize(u, self.eps))
-            self.register_buffer("_v", _normalize(v, self.eps))
+            self.register_buffer("_u", normalize(u, self.eps))
+            self.register_buffer("_v", normalize(v, self.eps))
             self._power_method(weight_mat, 15)
 
     def _reshape_weight_to_matrix(self, weight):
-        weight = _value(weight)
+        weight = as_array(weight)
         if weight.ndim <= 1:
             raise AssertionError(f"Expected weight to have more than 1 dimension, got "
                                  f"{weight.ndim}")
@@ -301,15 +301,15 @@ class _SpectralNorm(Module):
         weight_mat = jax.lax.stop_gradient(weight_mat)
         u, v = self._u, self._v
         for _ in range(n_power_iterations):
-            u = _normalize(weight_mat @ v, self.eps)
-            v = _normalize(_mH(weight_mat) @ u, self.eps)
+            u = normalize(weight_mat @ v, self.eps)
+            v = normalize(_mH(weight_mat) @ u, self.eps)
         self._u = u
         self._v = v
 
     def forward(self, weight):
-        weight = _value(weight)
+        weight = as_array(weight)
         if weight.ndim == 1:
-            return _normalize(weight, self.eps)
+            return normalize(weight, self.eps)
         weight_mat = self._reshape_weight_to_matrix(weight)
         if self.training:
             self._power_method(weight_mat, self.n_power_iterations)
@@ -323,7 +323,7 @@ class _SpectralNorm(Module):
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: Optional[int] = None) -> Module:
+                  eps: float = 1e-12, dim: int | None = None) -> Module:
     """Spectral normalisation as a parametrization
     (``torch.nn.utils.parametrizations.spectral_norm``).
 
@@ -356,7 +356,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if not (isinstance(weight, Parameter) or is_array(weight)):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        dim = 1 if _is_conv_transpose(module) else 0
+        dim = 1 if is_conv_transpose(module) else 0
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+from collections.abc import Sequence
 from contextlib import contextmanager
-from typing import Optional, Sequence
+from typing import Any
 
 import jax
 
@@ -105,7 +106,7 @@ class ParametrizationList(ModuleList):
         unsafe: skip the shape/dtype consistency checks.
     """
 
-    def __init__(self, modules: Sequence[Module], original, unsafe: bool = False) -> None:
+    def __init__(self, modules: Sequence[Module], original: Any, unsafe: bool = False) -> None:
         if len(modules) == 0:
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
@@ -174,7 +175,7 @@ class ParametrizationList(ModuleList):
                     f"unparametrized shape: {original_shape}\n"
                     f"parametrized shape: {tuple(Z.shape)}")
 
-    def right_inverse(self, value) -> None:
+    def right_inverse(self, value: Any) -> None:
         """Store ``right_inverse(value)`` (through the whole chain) in the original(s)."""
         value = _value(value)
         for module in reversed(list(self)):
@@ -211,7 +212,7 @@ class ParametrizationList(ModuleList):
                                      f"{original_i.dtype}")
                 _set_original(self, f"original{i}", tensor)
 
-    def forward(self):
+    def forward(self) -> Any:
         if self.is_tensor:
             x = self[0](_value(self.original))
         else:
@@ -244,7 +245,7 @@ def _inject_new_class(module: Module) -> None:
     """Swap ``module``'s class for a fresh ``Parametrized<Class>`` subclass (its own class, so
     properties added to it affect this module only)."""
     cls = module.__class__
-    dct = {"__getstate__": _getstate}
+    dct: dict[str, Any] = {"__getstate__": _getstate}
     if not hasattr(cls, "__deepcopy__"):
         dct["__deepcopy__"] = _default_deepcopy
     param_cls = type(f"Parametrized{cls.__name__}", (cls,), dct)
@@ -372,7 +373,7 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     return module
 
 
-def is_parametrized(module: Module, tensor_name: Optional[str] = None) -> bool:
+def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     """Whether ``module`` has any parametrization (or one on ``tensor_name``)."""
     parametrizations = module._modules.get("parametrizations") if isinstance(module, Module) \
         else None
@@ -443,7 +444,7 @@ def type_before_parametrizations(module: Module) -> type:
 
 
 def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
-                                         tensor_name: Optional[str] = None) -> Module:
+                                         tensor_name: str | None = None) -> Module:
     """Copy the parametrizations (and their originals) of ``from_module`` to ``to_module``
     (``torch.nn.utils.parametrize.transfer_parametrizations_and_params``)."""
     if is_parametrized(from_module):

@@ -22,15 +22,17 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..modules.module import Module
 from ..parameter import Parameter
 from ..random import next_key
+from ._parametrize_common import as_array, del_derived, set_derived
 from .convert_parameters import parameters_to_vector
-from .weight_norm import _del_derived, _remove_hook, _set_derived
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "RandomStructured", "LnStructured", "CustomFromMask", "identity",
@@ -49,10 +51,6 @@ def _np(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _value(x):
-    return x._data if isinstance(x, Parameter) else jnp.asarray(x)
-
-
 class BasePruningMethod(ABC):
     """Abstract base of the pruning methods (``torch.nn.utils.prune.BasePruningMethod``).
 
@@ -61,23 +59,27 @@ class BasePruningMethod(ABC):
     the pruned tensor.
     """
 
-    _tensor_name = None
+    _tensor_name: str | None = None
+    PRUNING_TYPE: str  # set by each subclass
 
     def __call__(self, module, inputs):
-        _set_derived(module, self._tensor_name, self.apply_mask(module))
+        assert self._tensor_name is not None  # (set by apply() before the hook is registered)
+        set_derived(module, self._tensor_name, self.apply_mask(module))
 
     @abstractmethod
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         """The new mask for ``t``, combining ``default_mask`` (the existing mask)."""
 
-    def apply_mask(self, module):
+    def apply_mask(self, module: Module) -> jax.Array:
         """``<name>_orig * <name>_mask`` for ``module``."""
         if self._tensor_name is None:
             raise AssertionError(f"Module {module} has to be pruned")
-        mask = _value(getattr(module, self._tensor_name + "_mask"))
-        orig = _value(getattr(module, self._tensor_name + "_orig"))
+        mask = as_array(getattr(module, self._tensor_name + "_mask"))
+        orig = as_array(getattr(module, self._tensor_name + "_orig"))
         return mask.astype(orig.dtype) * orig
 
+    # Each method's apply() takes its own arguments (torch's signatures), so the subclasses'
+    # overrides are narrower than this one: they carry type: ignore[override].
     @classmethod
     def apply(cls, module, name, *args, importance_scores=None, **kwargs):
         """Prune ``module.<name>`` with a new ``cls(*args, **kwargs)``, combined with any
@@ -96,7 +98,7 @@ class BasePruningMethod(ABC):
                 raise AssertionError(f"Avoid adding multiple pruning hooks to the same tensor "
                                      f"{name} of module {module}. Use a PruningContainer.")
             for k in hooks_to_remove:
-                _remove_hook(module._forward_pre_hooks, k)
+                del module._forward_pre_hooks[k]
             method = cls(*args, **kwargs)
             method._tensor_name = name
             if old_method is not None:
@@ -127,22 +129,22 @@ class BasePruningMethod(ABC):
             del module._parameters[name]
             default_mask = jnp.ones_like(orig._data)
         else:
-            default_mask = _value(getattr(module, name + "_mask"))
+            default_mask = as_array(getattr(module, name + "_mask"))
         try:
             mask = jnp.asarray(method.compute_mask(importance_scores, default_mask=default_mask))
             module.register_buffer(name + "_mask", mask)
-            _set_derived(module, name, method.apply_mask(module))
+            set_derived(module, name, method.apply_mask(module))
             module.register_forward_pre_hook(method)
         except Exception:
             if not isinstance(method, PruningContainer):
                 orig = getattr(module, name + "_orig")
-                _del_derived(module, name)
+                del_derived(module, name)
                 module.register_parameter(name, orig)
                 del module._parameters[name + "_orig"]
             raise
         return method
 
-    def prune(self, t, default_mask=None, importance_scores=None):
+    def prune(self, t: Any, default_mask: Any = None, importance_scores: Any = None) -> jax.Array:
         """``t`` times the mask computed from ``importance_scores`` (default ``t``)."""
         if importance_scores is not None:
             if tuple(np.shape(importance_scores)) != tuple(np.shape(t)):
@@ -151,18 +153,18 @@ class BasePruningMethod(ABC):
                     f"{tuple(np.shape(importance_scores))} vs {tuple(np.shape(t))}")
         else:
             importance_scores = t
-        t = _value(t)
+        t = as_array(t)
         default_mask = default_mask if default_mask is not None else jnp.ones_like(t)
         return t * jnp.asarray(self.compute_mask(importance_scores, default_mask=default_mask))
 
-    def remove(self, module) -> None:
+    def remove(self, module: Module) -> None:
         """Make the pruning permanent: ``<name>`` becomes the Parameter (the ``_orig`` box)
         holding the pruned values; ``_orig`` and ``_mask`` are deleted."""
         if self._tensor_name is None:
             raise AssertionError(f"Module {module} has to be pruned before pruning can be "
                                  "removed")
         weight = self.apply_mask(module)
-        _del_derived(module, self._tensor_name)
+        del_derived(module, self._tensor_name)
         orig = module._parameters[self._tensor_name + "_orig"]
         orig.data = weight
         del module._parameters[self._tensor_name + "_orig"]
@@ -184,7 +186,7 @@ class PruningContainer(BasePruningMethod):
             for method in args:
                 self.add_pruning_method(method)
 
-    def add_pruning_method(self, method) -> None:
+    def add_pruning_method(self, method: BasePruningMethod) -> None:
         """Append ``method`` (it must act on the same tensor name)."""
         if not isinstance(method, BasePruningMethod) and method is not None:
             raise TypeError(f"{type(method)} is not a BasePruningMethod subclass")
@@ -203,7 +205,7 @@ class PruningContainer(BasePruningMethod):
     def __getitem__(self, idx):
         return self._pruning_methods[idx]
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         """Apply the last method to the still-unpruned part of ``t`` and merge the result into
         ``default_mask``."""
         method = self._pruning_methods[-1]
@@ -240,11 +242,11 @@ class Identity(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         return jnp.asarray(default_mask)
 
     @classmethod
-    def apply(cls, module, name):
+    def apply(cls, module, name):  # type: ignore[override]
         return super().apply(module, name)
 
 
@@ -257,11 +259,11 @@ class RandomUnstructured(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount) -> None:
+    def __init__(self, amount: int | float) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         tensor_size = t.size
         nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
@@ -274,7 +276,7 @@ class RandomUnstructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount):
+    def apply(cls, module, name, amount):  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
@@ -287,11 +289,11 @@ class L1Unstructured(BasePruningMethod):
 
     PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount) -> None:
+    def __init__(self, amount: int | float) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         tensor_size = t.size
         nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
@@ -303,7 +305,7 @@ class L1Unstructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, importance_scores=None):
+    def apply(cls, module, name, amount, importance_scores=None):  # type: ignore[override]
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
@@ -317,12 +319,12 @@ class RandomStructured(BasePruningMethod):
 
     PRUNING_TYPE = "structured"
 
-    def __init__(self, amount, dim=-1) -> None:
+    def __init__(self, amount: int | float, dim: int = -1) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
         self.dim = dim
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         _validate_structured_pruning(t)
         _validate_pruning_dim(t, self.dim)
@@ -342,7 +344,7 @@ class RandomStructured(BasePruningMethod):
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, dim=-1):
+    def apply(cls, module, name, amount, dim=-1):  # type: ignore[override]
         return super().apply(module, name, amount=amount, dim=dim)
 
 
@@ -357,13 +359,13 @@ class LnStructured(BasePruningMethod):
 
     PRUNING_TYPE = "structured"
 
-    def __init__(self, amount, n, dim=-1) -> None:
+    def __init__(self, amount: int | float, n: int | float | str, dim: int = -1) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
         self.n = n
         self.dim = dim
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         t = _np(t)
         _validate_structured_pruning(t)
         _validate_pruning_dim(t, self.dim)
@@ -376,14 +378,14 @@ class LnStructured(BasePruningMethod):
         norm = _compute_norm(t, self.n, self.dim)
         keep = np.argsort(-norm, kind="stable")[:nparams_tokeep]
         mask = np.zeros_like(t)
-        slc = [slice(None)] * t.ndim
+        slc: list[Any] = [slice(None)] * t.ndim
         slc[self.dim] = keep
         mask[tuple(slc)] = 1
         mask *= _np(default_mask).astype(mask.dtype)
         return jnp.asarray(mask)
 
     @classmethod
-    def apply(cls, module, name, amount, n, dim, importance_scores=None):
+    def apply(cls, module, name, amount, n, dim, importance_scores=None):  # type: ignore[override]
         return super().apply(module, name, amount=amount, n=n, dim=dim,
                              importance_scores=importance_scores)
 
@@ -393,22 +395,22 @@ class CustomFromMask(BasePruningMethod):
 
     PRUNING_TYPE = "global"
 
-    def __init__(self, mask) -> None:
+    def __init__(self, mask: Any) -> None:
         self.mask = mask
 
-    def compute_mask(self, t, default_mask):
+    def compute_mask(self, t: Any, default_mask: Any) -> jax.Array:
         if tuple(np.shape(default_mask)) != tuple(np.shape(self.mask)):
             raise AssertionError(f"default_mask shape {tuple(np.shape(default_mask))} must "
                                  f"match self.mask shape {tuple(np.shape(self.mask))}")
-        default_mask = jnp.asarray(_value(default_mask))
+        default_mask = jnp.asarray(as_array(default_mask))
         return default_mask * jnp.asarray(_np(self.mask)).astype(default_mask.dtype)
 
     @classmethod
-    def apply(cls, module, name, mask):
+    def apply(cls, module, name, mask):  # type: ignore[override]
         return super().apply(module, name, mask=mask)
 
 
-def identity(module, name):
+def identity(module: Module, name: str) -> Module:
     """Apply a mask of ones to ``module.<name>`` (sets up the pruning machinery only).
 
     Example:
@@ -421,7 +423,7 @@ def identity(module, name):
     return module
 
 
-def random_unstructured(module, name, amount):
+def random_unstructured(module: Module, name: str, amount: int | float) -> Module:
     """Prune ``amount`` (fraction or count) random entries of ``module.<name>``.
 
     Example:
@@ -434,7 +436,8 @@ def random_unstructured(module, name, amount):
     return module
 
 
-def l1_unstructured(module, name, amount, importance_scores=None):
+def l1_unstructured(module: Module, name: str, amount: int | float,
+                    importance_scores: Any = None) -> Module:
     """Prune the ``amount`` (fraction or count) entries of ``module.<name>`` with the smallest
     absolute value (or smallest ``importance_scores``).
 
@@ -448,7 +451,7 @@ def l1_unstructured(module, name, amount, importance_scores=None):
     return module
 
 
-def random_structured(module, name, amount, dim):
+def random_structured(module: Module, name: str, amount: int | float, dim: int) -> Module:
     """Prune ``amount`` random channels of ``module.<name>`` along ``dim``.
 
     Example:
@@ -461,7 +464,8 @@ def random_structured(module, name, amount, dim):
     return module
 
 
-def ln_structured(module, name, amount, n, dim, importance_scores=None):
+def ln_structured(module: Module, name: str, amount: int | float, n: int | float | str, dim: int,
+                  importance_scores: Any = None) -> Module:
     """Prune the ``amount`` channels of ``module.<name>`` along ``dim`` with the smallest
     ``n``-norm.
 
@@ -475,7 +479,9 @@ def ln_structured(module, name, amount, n, dim, importance_scores=None):
     return module
 
 
-def global_unstructured(parameters, pruning_method, importance_scores=None, **kwargs) -> None:
+def global_unstructured(parameters: Iterable[tuple[Module, str]],
+                        pruning_method: type[BasePruningMethod], importance_scores: Any = None,
+                        **kwargs) -> None:
     """Prune several tensors together, treating them as one vector (e.g. the globally
     smallest 20% of all weights).
 
@@ -504,7 +510,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
          for (module, name) in parameters])
     default_mask = parameters_to_vector(
         [getattr(module, name + "_mask", None) if hasattr(module, name + "_mask")
-         else jnp.ones_like(_value(getattr(module, name))) for (module, name) in parameters])
+         else jnp.ones_like(as_array(getattr(module, name))) for (module, name) in parameters])
     container = PruningContainer()
     container._tensor_name = "temp"
     method = pruning_method(**kwargs)
@@ -523,7 +529,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
         pointer += num_param
 
 
-def custom_from_mask(module, name, mask):
+def custom_from_mask(module: Module, name: str, mask: Any) -> Module:
     """Prune ``module.<name>`` with the given ``mask`` (0 = pruned).
 
     Example:
@@ -536,7 +542,7 @@ def custom_from_mask(module, name, mask):
     return module
 
 
-def remove(module, name):
+def remove(module: Module, name: str) -> Module:
     """Make the pruning of ``module.<name>`` permanent (drop ``_orig``/``_mask`` and the hook).
 
     Example:
@@ -550,13 +556,13 @@ def remove(module, name):
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
             hook.remove(module)
-            _remove_hook(module._forward_pre_hooks, k)
+            del module._forward_pre_hooks[k]
             return module
     raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning "
                      "can be removed")
 
 
-def is_pruned(module) -> bool:
+def is_pruned(module: Module) -> bool:
     """Whether any submodule of ``module`` has a pruning hook.
 
     Example:

@@ -22,7 +22,8 @@ Differences from PyTorch:
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Optional
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_
            "pad_sequence", "unpad_sequence", "pack_sequence", "unpack_sequence"]
 
 
-def _host_ints(value, fn: str, name: str) -> Optional[np.ndarray]:
+def _host_ints(value, fn: str, name: str) -> np.ndarray | None:
     """``value`` as a numpy int64 array (host data); traced values are refused."""
     if value is None:
         return None
@@ -48,7 +49,7 @@ def _host_ints(value, fn: str, name: str) -> Optional[np.ndarray]:
     return arr.astype(np.int64)
 
 
-def invert_permutation(permutation) -> Optional[np.ndarray]:
+def invert_permutation(permutation: Any) -> np.ndarray | None:
     """The inverse of a permutation (``None`` stays ``None``).
 
     Args:
@@ -64,6 +65,7 @@ def invert_permutation(permutation) -> Optional[np.ndarray]:
     if permutation is None:
         return None
     perm = _host_ints(permutation, "invert_permutation", "permutation")
+    assert perm is not None  # (None only for a None permutation, handled above)
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=np.int64)
     return out
@@ -104,7 +106,7 @@ class PackedSequence(namedtuple("PackedSequence_",
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     # torch's conveniences: conversions act on ``data`` only.
-    def to(self, *args, **kwargs) -> "PackedSequence":
+    def to(self, *args, **kwargs) -> PackedSequence:
         dtype = kwargs.get("dtype")
         for a in args:
             try:
@@ -115,34 +117,34 @@ class PackedSequence(namedtuple("PackedSequence_",
             return self
         return self._replace(data=jnp.asarray(self.data).astype(dtype))
 
-    def cpu(self, *args, **kwargs) -> "PackedSequence":
+    def cpu(self, *args, **kwargs) -> PackedSequence:
         return self
 
-    def cuda(self, *args, **kwargs) -> "PackedSequence":
+    def cuda(self, *args, **kwargs) -> PackedSequence:
         return self
 
-    def double(self) -> "PackedSequence":
+    def double(self) -> PackedSequence:
         return self.to(jnp.float64)
 
-    def float(self) -> "PackedSequence":
+    def float(self) -> PackedSequence:
         return self.to(jnp.float32)
 
-    def half(self) -> "PackedSequence":
+    def half(self) -> PackedSequence:
         return self.to(jnp.float16)
 
-    def long(self) -> "PackedSequence":
+    def long(self) -> PackedSequence:
         return self.to(jnp.int64)
 
-    def int(self) -> "PackedSequence":
+    def int(self) -> PackedSequence:
         return self.to(jnp.int32)
 
-    def short(self) -> "PackedSequence":
+    def short(self) -> PackedSequence:
         return self.to(jnp.int16)
 
-    def char(self) -> "PackedSequence":
+    def char(self) -> PackedSequence:
         return self.to(jnp.int8)
 
-    def byte(self) -> "PackedSequence":
+    def byte(self) -> PackedSequence:
         return self.to(jnp.uint8)
 
     @property
@@ -222,7 +224,7 @@ def _padded_to_packed(padded, batch_sizes):
 
 # -- public API -------------------------------------------------------------------------------
 
-def pack_padded_sequence(input, lengths, batch_first: bool = False,
+def pack_padded_sequence(input: Any, lengths: Any, batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch of variable-length sequences.
 
@@ -272,7 +274,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,
         x = x[:, sorted_indices]
     if b and lengths.min() <= 0:
         raise ValueError("pack_padded_sequence: Length of all samples has to be greater than 0, "
-                         f"but found an element in 'lengths' that is <= 0 (lengths={lengths.tolist()})")
+                         "but found an element in 'lengths' that is <= 0 "
+                         f"(lengths={lengths.tolist()})")
     if b and lengths.max() > t_len:
         raise ValueError(f"pack_padded_sequence: lengths must not exceed the padded length "
                          f"{t_len}, got max length {int(lengths.max())}")
@@ -283,7 +286,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0, total_length: Optional[int] = None):
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[jax.Array, np.ndarray]:
     """Undo :func:`pack_padded_sequence`: a padded batch and the lengths.
 
     Args:
@@ -299,7 +303,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         ``(padded, lengths)``; ``lengths`` is a numpy int64 array in the original batch order.
 
     Example:
-        >>> padded, lengths = pad_packed_sequence(pack_sequence([jnp.ones((3, 2)), jnp.ones((1, 2))]))
+        >>> packed = pack_sequence([jnp.ones((3, 2)), jnp.ones((1, 2))])
+        >>> padded, lengths = pad_packed_sequence(packed)
         >>> padded.shape, lengths
         ((3, 2, 2), array([3, 1]))
     """
@@ -327,8 +332,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     return padded, lengths
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right"):
+def pad_sequence(sequences: Sequence[Any], batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> jax.Array:
     """Stack variable-length sequences into one padded batch.
 
     Args:
@@ -370,7 +375,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     return jnp.stack(rows, 0 if batch_first else 1)
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list:
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list:
     """Split a padded batch back into a list of sequences.
 
     Args:
@@ -392,7 +397,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
     return [x[i, :int(n)] for i, n in enumerate(lengths)]
 
 
-def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of variable-length sequences.
 
     Args:

@@ -14,35 +14,24 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._state import RemovableHandle
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 from ..random import next_key
-from .weight_norm import _arr, _del_derived, _remove_hook, _set_derived
+from ._parametrize_common import as_array, del_derived, is_conv_transpose, normalize, set_derived
 
 __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
            "spectral_norm", "remove_spectral_norm"]
 
 
-def _normalize(x, eps: float):
-    """``F.normalize(x, dim=0, eps=eps)`` for a vector."""
-    return x / jnp.maximum(jnp.sqrt(jnp.sum(x * x)), eps)
-
-
-def _is_conv_transpose(module) -> bool:
-    from .. import modules
-    classes = tuple(getattr(modules, n) for n in ("ConvTranspose1d", "ConvTranspose2d",
-                                                  "ConvTranspose3d") if hasattr(modules, n))
-    return bool(classes) and isinstance(module, classes)
-
-
 def _reshape_weight_to_matrix(weight, dim: int):
-    weight = _arr(weight)
+    weight = as_array(weight)
     if dim != 0:
         weight = jnp.transpose(weight, (dim, *[d for d in range(weight.ndim) if d != dim]))
     return weight.reshape(weight.shape[0], -1)
@@ -66,21 +55,21 @@ class SpectralNorm:
                              f"n_power_iterations={n_power_iterations}")
         self.n_power_iterations = n_power_iterations
         self.eps = eps
-        self._load_handle = None
+        self._load_handle: RemovableHandle | None = None
 
     def reshape_weight_to_matrix(self, weight):
         return _reshape_weight_to_matrix(weight, self.dim)
 
     def compute_weight(self, module: Module, do_power_iteration: bool):
-        weight = _arr(getattr(module, self.name + "_orig"))
+        weight = as_array(getattr(module, self.name + "_orig"))
         u = getattr(module, self.name + "_u")
         v = getattr(module, self.name + "_v")
         weight_mat = self.reshape_weight_to_matrix(weight)
         if do_power_iteration:
             w_const = jax.lax.stop_gradient(weight_mat)
             for _ in range(self.n_power_iterations):
-                v = _normalize(w_const.T @ u, self.eps)
-                u = _normalize(w_const @ v, self.eps)
+                v = normalize(w_const.T @ u, self.eps)
+                u = normalize(w_const @ v, self.eps)
             module._buffers[self.name + "_u"] = u
             module._buffers[self.name + "_v"] = v
         u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
@@ -89,14 +78,14 @@ class SpectralNorm:
 
     def remove(self, module: Module) -> None:
         weight = jax.lax.stop_gradient(self.compute_weight(module, do_power_iteration=False))
-        _del_derived(module, self.name)
+        del_derived(module, self.name)
         delattr(module, self.name + "_u")
         delattr(module, self.name + "_v")
         delattr(module, self.name + "_orig")
         module.register_parameter(self.name, Parameter(weight))
 
     def __call__(self, module: Module, inputs: Any) -> None:
-        _set_derived(module, self.name,
+        set_derived(module, self.name,
                      self.compute_weight(module, do_power_iteration=module.training))
 
     def _solve_v_and_rescale(self, weight_mat, u, target_sigma):
@@ -106,7 +95,7 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module: Module, name: str, n_power_iterations: int, dim: int,
-              eps: float) -> "SpectralNorm":
+              eps: float) -> SpectralNorm:
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError(f"Cannot register two spectral_norm hooks on the same "
@@ -125,12 +114,12 @@ class SpectralNorm:
         weight_mat = fn.reshape_weight_to_matrix(weight)
         h, w = weight_mat.shape
         dtype = weight_mat.dtype
-        u = _normalize(jax.random.normal(next_key(), (h,), dtype), fn.eps)
-        v = _normalize(jax.random.normal(next_key(), (w,), dtype), fn.eps)
+        u = normalize(jax.random.normal(next_key(), (h,), dtype), fn.eps)
+        v = normalize(jax.random.normal(next_key(), (w,), dtype), fn.eps)
 
         delattr(module, fn.name)
         module.register_parameter(fn.name + "_orig", weight)
-        _set_derived(module, fn.name, weight._data)
+        set_derived(module, fn.name, weight._data)
         module.register_buffer(fn.name + "_u", u)
         module.register_buffer(fn.name + "_v", v)
         module.register_forward_pre_hook(fn)
@@ -165,8 +154,10 @@ class SpectralNormLoadStateDictPreHook:
                     missing_keys.append(key)
         if has_missing_keys:
             return
-        to = lambda x: jnp.asarray(np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach")
-                                              else x))
+        def to(x):
+            return jnp.asarray(np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach")
+                                          else x))
+
         weight_orig = to(state_dict[weight_key + "_orig"])
         weight = to(state_dict.pop(weight_key))
         sigma = jnp.mean(weight_orig / weight)
@@ -187,7 +178,7 @@ class SpectralNormStateDictHook:
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: Optional[int] = None) -> Module:
+                  eps: float = 1e-12, dim: int | None = None) -> Module:
     """Apply spectral normalisation to a parameter (``torch.nn.utils.spectral_norm``).
 
     ``W = W_orig / sigma`` where ``sigma = u^T W_orig v`` is estimated by power iteration; in
@@ -214,7 +205,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
         ``u``/``v`` drawn from jnn's stream).
     """
     if dim is None:
-        dim = 1 if _is_conv_transpose(module) else 0
+        dim = 1 if is_conv_transpose(module) else 0
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
 
@@ -229,7 +220,7 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, SpectralNorm) and hook.name == name:
             hook.remove(module)
-            _remove_hook(module._forward_pre_hooks, k)
+            del module._forward_pre_hooks[k]
             if hook._load_handle is not None:
                 hook._load_handle.remove()
             break

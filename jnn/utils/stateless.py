@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
-from ..transforms import functional_call as _functional_call
+from ..transforms.functional_call import functional_call as _functional_call
 
 __all__ = ["functional_call"]
 
 
 def functional_call(module, parameters_and_buffers, args: Any = None,
-                    kwargs: Optional[dict] = None, *, tie_weights: bool = True,
+                    kwargs: dict | None = None, *, tie_weights: bool = True,
                     strict: bool = False):
     """Call ``module`` with some parameters/buffers replaced; see :func:`jnn.functional_call`
     (torch's ``torch.func.functional_call``, of which this is the deprecated alias).

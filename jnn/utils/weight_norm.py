@@ -12,64 +12,21 @@ Differences from PyTorch:
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
+from ._parametrize_common import (
+    as_array,
+    del_derived,
+    norm_except_dim,
+    set_derived,
+    weight_norm_value,
+)
 
-__all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
-
-
-def _arr(x):
-    return x._data if isinstance(x, Parameter) else jnp.asarray(x)
-
-
-def norm_except_dim(v, pow: float = 2, dim: int = 0):
-    """``torch.norm_except_dim``: the ``pow``-norm over every dimension but ``dim``, kept as
-    size-1 dimensions; ``dim=-1`` gives the norm of the whole tensor (a 0-d array)."""
-    v = _arr(v)
-    if dim == -1:
-        a = jnp.abs(v)
-        return jnp.sqrt(jnp.sum(a * a)) if pow == 2 else jnp.sum(a ** pow) ** (1.0 / pow)
-    if not -v.ndim <= dim < v.ndim:
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-v.ndim}, {v.ndim - 1}], but got {dim})")
-    d = dim % v.ndim
-    axes = tuple(i for i in range(v.ndim) if i != d)
-    a = jnp.abs(v)
-    if pow == 2:
-        return jnp.sqrt(jnp.sum(a * a, axis=axes, keepdims=True))
-    return jnp.sum(a ** pow, axis=axes, keepdims=True) ** (1.0 / pow)
-
-
-def _weight_norm(v, g, dim: int = 0):
-    """``torch._weight_norm``: ``v * (g / norm_except_dim(v, 2, dim))``."""
-    v, g = _arr(v), _arr(g)
-    return v * (g / norm_except_dim(v, 2, dim))
-
-
-def _set_derived(module: Module, name: str, value) -> None:
-    """Store a recomputed tensor (torch: a plain attribute) as a non-persistent buffer.
-
-    Written straight into ``_buffers`` after the first time, so a forward does not count as a
-    structural change (``nn.jit`` keeps its cache) and is written back by ``nn.jit``.
-    """
-    if name in module._buffers:
-        module._buffers[name] = value
-    else:
-        module.register_buffer(name, value, persistent=False)
-
-
-def _del_derived(module: Module, name: str) -> None:
-    if name in module._buffers:
-        delattr(module, name)
-
-
-def _remove_hook(hooks: dict, key) -> None:
-    del hooks[key]
+__all__ = ["WeightNorm", "weight_norm", "remove_weight_norm", "norm_except_dim"]
 
 
 class WeightNorm:
@@ -78,7 +35,7 @@ class WeightNorm:
     name: str
     dim: int
 
-    def __init__(self, name: str, dim: Optional[int]) -> None:
+    def __init__(self, name: str, dim: int | None) -> None:
         if dim is None:
             dim = -1
         self.name = name
@@ -87,10 +44,10 @@ class WeightNorm:
     def compute_weight(self, module: Module) -> Any:
         g = getattr(module, self.name + "_g")
         v = getattr(module, self.name + "_v")
-        return _weight_norm(v, g, self.dim)
+        return weight_norm_value(v, g, self.dim)
 
     @staticmethod
-    def apply(module: Module, name: str, dim: Optional[int]) -> "WeightNorm":
+    def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
         warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
                       "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
                       stacklevel=3)
@@ -111,23 +68,23 @@ class WeightNorm:
                              f"named {name!r}")
         del module._parameters[name]
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, 2, dim)))
-        module.register_parameter(name + "_v", Parameter(_arr(weight)))
-        _set_derived(module, name, fn.compute_weight(module))
+        module.register_parameter(name + "_v", Parameter(as_array(weight)))
+        set_derived(module, name, fn.compute_weight(module))
         module.register_forward_pre_hook(fn)
         return fn
 
     def remove(self, module: Module) -> None:
         weight = self.compute_weight(module)
-        _del_derived(module, self.name)
+        del_derived(module, self.name)
         del module._parameters[self.name + "_g"]
         del module._parameters[self.name + "_v"]
         setattr(module, self.name, Parameter(jax.lax.stop_gradient(weight)))
 
     def __call__(self, module: Module, inputs: Any) -> None:
-        _set_derived(module, self.name, self.compute_weight(module))
+        set_derived(module, self.name, self.compute_weight(module))
 
 
-def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Apply weight normalisation to a parameter (``torch.nn.utils.weight_norm``, deprecated in
     torch in favour of :func:`jnn.utils.parametrizations.weight_norm`; emits the same
     ``FutureWarning``).
@@ -166,6 +123,6 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, WeightNorm) and hook.name == name:
             hook.remove(module)
-            _remove_hook(module._forward_pre_hooks, k)
+            del module._forward_pre_hooks[k]
             return module
     raise ValueError(f"weight_norm of '{name}' not found in {module}")

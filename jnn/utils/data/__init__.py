@@ -20,8 +20,15 @@ The loader here is small: samplers over indices, a collate function, and a threa
 """
 from .dataloader import DataLoader, WorkerInfo, default_collate, default_convert, get_worker_info
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
-from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
-                      SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
+from .sampler import (
+    BatchSampler,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info",
            "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",

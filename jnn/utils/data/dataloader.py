@@ -14,7 +14,8 @@ import collections.abc
 import concurrent.futures
 import itertools
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,12 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 
 _ARRAY_TYPES = (jax.Array, np.ndarray)
 
+
+
+def _container_type(obj: Any) -> Any:
+    """``type(obj)``, to rebuild a container of the same type (typed ``Any``: a Mapping or
+    namedtuple subclass's constructor is not ``Mapping``'s)."""
+    return type(obj)
 
 def _is_torch_tensor(x) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "numpy")
@@ -61,11 +68,11 @@ def _collate_host(batch):
     if isinstance(elem, collections.abc.Mapping):
         collated = {key: _collate_host([d[key] for d in batch]) for key in elem}
         try:
-            return type(elem)(collated)
+            return _container_type(elem)(collated)
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(_collate_host(list(s)) for s in zip(*batch)))
+        return _container_type(elem)(*(_collate_host(list(s)) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if any(len(b) != len(elem) for b in batch):
             raise ValueError("default_collate: each element in list of batch should be of "
@@ -74,7 +81,7 @@ def _collate_host(batch):
         if isinstance(elem, tuple):
             return columns                            # torch returns a list here too
         try:
-            return type(elem)(columns)
+            return _container_type(elem)(columns)
         except TypeError:
             return columns
     raise TypeError(f"default_collate: batch must contain arrays, numbers, dicts or lists; "
@@ -87,13 +94,13 @@ def _map_arrays(tree, fn):
     if isinstance(tree, collections.abc.Mapping):
         mapped = {k: _map_arrays(v, fn) for k, v in tree.items()}
         try:
-            return type(tree)(mapped)
+            return _container_type(tree)(mapped)
         except TypeError:
             return mapped
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_map_arrays(v, fn) for v in tree))
+        return _container_type(tree)(*(_map_arrays(v, fn) for v in tree))
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_map_arrays(v, fn) for v in tree)
+        return _container_type(tree)(_map_arrays(v, fn) for v in tree)
     return tree
 
 
@@ -102,7 +109,7 @@ def _to_jax(x):
     return x if isinstance(x, jax.Array) else as_tensor(x)
 
 
-def default_collate(batch: list):
+def default_collate(batch: list) -> Any:
     """Merge a list of samples into a batch (``torch.utils.data.default_collate``).
 
     Arrays (jax, numpy, torch) are stacked along a new dim 0 into a jax array; Python ints,
@@ -121,7 +128,7 @@ def default_collate(batch: list):
     return _map_arrays(_collate_host(batch), _to_jax)
 
 
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """Arrays (numpy, torch) in ``data`` become jax arrays; everything else is unchanged
     (``torch.utils.data.default_convert``, used when ``batch_size=None``)."""
     if _is_torch_tensor(data):
@@ -133,11 +140,11 @@ def default_convert(data):
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        return type(data)({k: default_convert(v) for k, v in data.items()})
+        return _container_type(data)({k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(v) for v in data))
+        return _container_type(data)(*(default_convert(v) for v in data))
     if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(v) for v in data)
+        return _container_type(data)(default_convert(v) for v in data)
     return data
 
 
@@ -145,7 +152,7 @@ class WorkerInfo:
     """What ``get_worker_info()`` returns inside a worker thread: ``id``, ``num_workers``,
     ``seed``, ``dataset``."""
 
-    def __init__(self, id: int, num_workers: int, seed: int, dataset):
+    def __init__(self, id: int, num_workers: int, seed: int, dataset: Any) -> None:
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
 
     def __repr__(self) -> str:
@@ -155,7 +162,7 @@ class WorkerInfo:
 _worker = threading.local()
 
 
-def get_worker_info() -> Optional[WorkerInfo]:
+def get_worker_info() -> WorkerInfo | None:
     """The current worker's ``WorkerInfo`` inside a DataLoader worker thread, else ``None``."""
     return getattr(_worker, "info", None)
 
@@ -205,15 +212,14 @@ class DataLoader:
         still come in order.
     """
 
-    def __init__(self, dataset, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
-                 sampler=None, batch_sampler=None, num_workers: int = 0,
-                 collate_fn: Optional[Callable] = None, pin_memory: bool = False,
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
+                 collate_fn: Callable | None = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Optional[Callable] = None, multiprocessing_context=None,
-                 generator: Optional[_random.Generator] = None, *,
-                 prefetch_factor: Optional[int] = None, persistent_workers: bool = False,
-                 pin_memory_device: str = "", in_order: bool = True, device=None,
-                 shard: bool = False):
+                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
+                 generator: _random.Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True, device: Any = None, shard: bool = False) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("DataLoader: num_workers option should be non-negative; use "
                              f"num_workers=0 to disable workers, got {num_workers!r}")
@@ -280,7 +286,7 @@ class DataLoader:
             default_collate if self._auto_collation else default_convert)
         self._default_collate = collate_fn is None
         self._target = self._placement(device, shard)
-        self._pool = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
     # -- where batches go ---------------------------------------------------------------------

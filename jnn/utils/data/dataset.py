@@ -6,7 +6,8 @@ import bisect
 import itertools
 import math
 import warnings
-from typing import Generic, Iterable, List, Optional, Sequence, TypeVar, Union
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,7 @@ class Dataset(Generic[T_co]):
     def __getitem__(self, index) -> T_co:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -61,7 +62,7 @@ class TensorDataset(Dataset):
         >>> x, y = ds[0]
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors) -> None:
         if not tensors:
             raise ValueError("TensorDataset: expected at least one array")
         hosts = []
@@ -95,7 +96,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order (torch's ``Subset``)."""
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int]):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
@@ -106,8 +107,9 @@ class Subset(Dataset):
 
     def __getitems__(self, indices) -> list:
         mapped = [self.indices[i] for i in indices]
-        if callable(getattr(self.dataset, "__getitems__", None)):
-            return self.dataset.__getitems__(mapped)
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if callable(getitems):
+            return getitems(mapped)
         return [self.dataset[i] for i in mapped]
 
     def __len__(self) -> int:
@@ -117,14 +119,16 @@ class Subset(Dataset):
 class ConcatDataset(Dataset):
     """Several map-style datasets one after another (torch's ``ConcatDataset``)."""
 
-    def __init__(self, datasets: Iterable[Dataset]):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
                 raise TypeError("ConcatDataset does not support IterableDataset")
-        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+        # (Map-style datasets define __len__; torch's Dataset does not declare it either.)
+        self.cumulative_sizes = list(itertools.accumulate(
+            len(d) for d in self.datasets))  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
@@ -142,8 +146,8 @@ class ConcatDataset(Dataset):
         return self.datasets[which][idx - start]
 
 
-def random_split(dataset: Dataset, lengths: Sequence[Union[int, float]],
-                 generator: Optional[_random.Generator] = None) -> List[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: _random.Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets (``torch.utils.data.random_split``).
 
     Args:
@@ -155,7 +159,7 @@ def random_split(dataset: Dataset, lengths: Sequence[Union[int, float]],
         The permutation comes from JAX's generator, so the subsets differ from torch's for the
         same seed; they are reproducible under ``nn.manual_seed`` / a seeded generator.
     """
-    n = len(dataset)
+    n = len(dataset)  # type: ignore[arg-type]  # (a map-style dataset has __len__)
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         for i, frac in enumerate(lengths):

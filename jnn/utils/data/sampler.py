@@ -8,7 +8,8 @@ Their orders differ from torch's for the same seed (JAX's generator is not torch
 from __future__ import annotations
 
 import math
-from typing import Iterator, List, Optional, Sequence, Sized
+from collections.abc import Iterator, Sequence, Sized
+from typing import Any
 
 import jax
 import numpy as np
@@ -29,7 +30,7 @@ def _positive_int(value, fn: str, name: str) -> int:
 class Sampler:
     """Base class: ``__iter__`` yields indices (or lists of indices, for a batch sampler)."""
 
-    def __init__(self, data_source: Optional[Sized] = None):
+    def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
     def __iter__(self) -> Iterator:
@@ -39,7 +40,7 @@ class Sampler:
 class SequentialSampler(Sampler):
     """``0, 1, ..., len(data_source) - 1``."""
 
-    def __init__(self, data_source: Sized):
+    def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
     def __iter__(self) -> Iterator[int]:
@@ -55,8 +56,8 @@ class RandomSampler(Sampler):
     concatenates permutations)."""
 
     def __init__(self, data_source: Sized, replacement: bool = False,
-                 num_samples: Optional[int] = None,
-                 generator: Optional[_random.Generator] = None):
+                 num_samples: int | None = None,
+                 generator: _random.Generator | None = None) -> None:
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
                             f"replacement={replacement!r}")
@@ -87,7 +88,7 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(Sampler):
     """The given indices in a random order each pass (torch's ``SubsetRandomSampler``)."""
 
-    def __init__(self, indices: Sequence[int], generator: Optional[_random.Generator] = None):
+    def __init__(self, indices: Sequence[int], generator: _random.Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
 
@@ -105,19 +106,19 @@ class WeightedRandomSampler(Sampler):
     (torch's ``WeightedRandomSampler``)."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator: Optional[_random.Generator] = None):
+                 generator: _random.Generator | None = None) -> None:
         self.num_samples = _positive_int(num_samples, "WeightedRandomSampler", "num_samples")
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
                              f"but got replacement={replacement!r}")
-        weights = np.asarray(weights, dtype=np.float64)
-        if weights.ndim != 1:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but "
-                             f"given weights have shape {weights.shape}")
-        if not replacement and self.num_samples > weights.shape[0]:
+                             f"given weights have shape {w.shape}")
+        if not replacement and self.num_samples > w.shape[0]:
             raise ValueError(f"WeightedRandomSampler: cannot draw num_samples={num_samples} "
-                             f"from {weights.shape[0]} weights without replacement")
-        self.weights = weights
+                             f"from {w.shape[0]} weights without replacement")
+        self.weights = w
         self.replacement = replacement
         self.generator = generator
 
@@ -133,7 +134,7 @@ class WeightedRandomSampler(Sampler):
 class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of ``batch_size`` (torch's)."""
 
-    def __init__(self, sampler, batch_size: int, drop_last: bool):
+    def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
         self.batch_size = _positive_int(batch_size, "BatchSampler", "batch_size")
         if not isinstance(drop_last, bool):
             raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got "
@@ -141,7 +142,7 @@ class BatchSampler(Sampler):
         self.sampler = sampler
         self.drop_last = drop_last
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[list[int]]:
         batch: list = []
         for idx in self.sampler:
             batch.append(idx)
@@ -167,9 +168,8 @@ class DistributedSampler(Sampler):
     is for several processes (``jax.distributed.initialize``).
     """
 
-    def __init__(self, dataset: Sized, num_replicas: Optional[int] = None,
-                 rank: Optional[int] = None, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False):
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         num_replicas = jax.process_count() if num_replicas is None else num_replicas
         rank = jax.process_index() if rank is None else rank
         _positive_int(num_replicas, "DistributedSampler", "num_replicas")
