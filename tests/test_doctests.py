@@ -19,6 +19,7 @@ import doctest
 import importlib
 import pkgutil
 import warnings
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -144,3 +145,12 @@ def test_api_pages_list_every_public_name():
             elif _key(obj) not in ids and id(obj) not in ids:
                 missing.append(f"{ns}.{name}")
     assert not missing, f"not in the API pages: {missing}"
+
+
+def test_site_renders_every_notebook():
+    """A notebook added to notebooks/ must also be in mkdocs.yml's nav (rendered on the site)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    nav = (root / "mkdocs.yml").read_text()
+    missing = [p.name for p in sorted((root / "notebooks").glob("*.ipynb"))
+               if f"notebooks/{p.name}" not in nav]
+    assert not missing, f"notebooks missing from mkdocs.yml's nav: {missing}"
