@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
 
 import jax
 import jax.numpy as jnp
 
-from ._utils import as_array, check_operands
+from ._utils import as_array, check_operands, int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -26,33 +25,6 @@ _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)",
 def _dimension_numbers(n: int):
     sp = _SPATIAL[n]
     return ("NC" + sp, "OI" + sp, "NC" + sp)
-
-
-def int_tuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
-    """``value`` as a tuple of ``n`` Python ints (a scalar is repeated), validated."""
-    if isinstance(value, (list, tuple)):
-        items = tuple(value)
-        if len(items) == 1 and n > 1:
-            items = items * n
-    else:
-        items = (value,) * n
-    if len(items) != n:
-        raise ValueError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                         f"{value!r}")
-    out = []
-    for v in items:
-        if isinstance(v, bool):
-            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                            f"{value!r}")
-        try:
-            out.append(operator.index(v))
-        except TypeError:
-            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                            f"{value!r}") from None
-    if minimum is not None and any(v < minimum for v in out):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{fn}: expected {name} to be {what}, got {value!r}")
-    return tuple(out)
 
 
 def _check_groups(fn: str, groups) -> int:

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from . import _factory
 from .. import init
-from ..functional.conv import int_tuple
+from ..functional._utils import int_tuple
 from ..parameter import Parameter, UninitializedParameter
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
@@ -128,7 +128,7 @@ class _ConvNd(Module):
 
 
 class _ConvXd(_ConvNd):
-    """``Conv1d/2d/3d``'s shared constructor and forward; subclasses set ``_n`` and ``_fn``."""
+    """``Conv1d/2d/3d``'s shared constructor and forward; subclasses set ``_n`` and ``_kernel``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -143,7 +143,7 @@ class _ConvXd(_ConvNd):
                          False, (0,) * n, groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        fn = type(self)._fn
+        fn = type(self)._kernel
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -226,19 +226,19 @@ _EXAMPLES = {
 
 class Conv1d(_ConvXd):
     _n = 1
-    _fn = staticmethod(F.conv1d)
+    _kernel = staticmethod(F.conv1d)
     __doc__ = _CONV_DOC.format(n=1, **_EXAMPLES[1])
 
 
 class Conv2d(_ConvXd):
     _n = 2
-    _fn = staticmethod(F.conv2d)
+    _kernel = staticmethod(F.conv2d)
     __doc__ = _CONV_DOC.format(n=2, **_EXAMPLES[2])
 
 
 class Conv3d(_ConvXd):
     _n = 3
-    _fn = staticmethod(F.conv3d)
+    _kernel = staticmethod(F.conv3d)
     __doc__ = _CONV_DOC.format(n=3, **_EXAMPLES[3])
 
 
@@ -297,25 +297,25 @@ class _ConvTransposeNd(_ConvNd):
         n = self._n
         output_padding = self._output_padding(input, output_size, self.stride, self.padding,
                                               self.kernel_size, n, self.dilation)
-        return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding,
+        return type(self)._kernel(input, self.weight, self.bias, self.stride, self.padding,
                               output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     _n = 1
-    _fn = staticmethod(F.conv_transpose1d)
+    _kernel = staticmethod(F.conv_transpose1d)
     __doc__ = _CONV_T_DOC.format(n=1, **_EXAMPLES[1])
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     _n = 2
-    _fn = staticmethod(F.conv_transpose2d)
+    _kernel = staticmethod(F.conv_transpose2d)
     __doc__ = _CONV_T_DOC.format(n=2, **_EXAMPLES[2])
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     _n = 3
-    _fn = staticmethod(F.conv_transpose3d)
+    _kernel = staticmethod(F.conv_transpose3d)
     __doc__ = _CONV_T_DOC.format(n=3, **_EXAMPLES[3])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 from .. import functional as F
-from ..functional._utils import as_array
+from ..functional._utils import as_array, float_tuple, int_tuple
 from .module import Module
 
 __all__ = [
@@ -20,13 +20,6 @@ __all__ = [
     "FractionalMaxPool2d", "FractionalMaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
 ]
-
-
-def _ntuple(value, n):
-    if isinstance(value, (list, tuple)):
-        value = tuple(value)
-        return value * n if len(value) == 1 and n > 1 else value
-    return (value,) * n
 
 
 # -- max pooling --------------------------------------------------------------------------------
@@ -56,7 +49,7 @@ class _MaxPoolNd(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        fn = getattr(F, f"max_pool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
                   ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -76,6 +69,7 @@ class MaxPool1d(_MaxPoolNd):
         (20, 16, 24)
     """
     _n = 1
+    _kernel = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -89,6 +83,7 @@ class MaxPool2d(_MaxPoolNd):
         (1, 64, 56, 56)
     """
     _n = 2
+    _kernel = staticmethod(F.max_pool2d)
 
 
 class MaxPool3d(_MaxPoolNd):
@@ -102,6 +97,7 @@ class MaxPool3d(_MaxPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.max_pool3d)
 
 
 # -- average pooling ----------------------------------------------------------------------------
@@ -124,9 +120,11 @@ class _AvgPoolNd(Module):
                  count_include_pad=True, divisor_override=None):
         super().__init__()
         if self._n == 1:  # torch normalises AvgPool1d's arguments to 1-tuples
-            self.kernel_size = _ntuple(kernel_size, 1)
-            self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-            self.padding = _ntuple(padding, 1)
+            name = type(self).__name__
+            self.kernel_size = int_tuple(kernel_size, 1, name, "kernel_size", 1)
+            self.stride = int_tuple(stride if stride is not None else kernel_size, 1, name,
+                                    "stride", 1)
+            self.padding = int_tuple(padding, 1, name, "padding", 0)
         else:
             self.kernel_size = kernel_size
             self.stride = stride if (stride is not None) else kernel_size
@@ -136,10 +134,10 @@ class _AvgPoolNd(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
-        if self._n == 1:
-            return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
-                                self.ceil_mode, self.count_include_pad)
-        fn = getattr(F, f"avg_pool{self._n}d")
+        fn = type(self)._kernel
+        if self._n == 1:  # avg_pool1d takes no divisor_override
+            return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                      self.count_include_pad)
         return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                   self.count_include_pad, self.divisor_override)
 
@@ -158,6 +156,7 @@ class AvgPool1d(_AvgPoolNd):
         (1, 1, 3)
     """
     _n = 1
+    _kernel = staticmethod(F.avg_pool1d)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
@@ -175,6 +174,7 @@ class AvgPool2d(_AvgPoolNd):
         (1, 1, 100, 100)
     """
     _n = 2
+    _kernel = staticmethod(F.avg_pool2d)
 
 
 class AvgPool3d(_AvgPoolNd):
@@ -188,6 +188,7 @@ class AvgPool3d(_AvgPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.avg_pool3d)
 
 
 # -- power-average pooling ----------------------------------------------------------------------
@@ -212,7 +213,7 @@ class _LPPoolNd(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        fn = getattr(F, f"lp_pool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self) -> str:
@@ -231,6 +232,7 @@ class LPPool1d(_LPPoolNd):
         (20, 16, 24)
     """
     _n = 1
+    _kernel = staticmethod(F.lp_pool1d)
 
 
 class LPPool2d(_LPPoolNd):
@@ -244,6 +246,7 @@ class LPPool2d(_LPPoolNd):
         (1, 16, 24, 15)
     """
     _n = 2
+    _kernel = staticmethod(F.lp_pool2d)
 
 
 class LPPool3d(_LPPoolNd):
@@ -257,6 +260,7 @@ class LPPool3d(_LPPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.lp_pool3d)
 
 
 # -- adaptive pooling ---------------------------------------------------------------------------
@@ -277,7 +281,7 @@ class _AdaptiveMaxPoolNd(Module):
         self.return_indices = return_indices
 
     def forward(self, input):
-        fn = getattr(F, f"adaptive_max_pool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -295,6 +299,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
         (1, 64, 5)
     """
     _n = 1
+    _kernel = staticmethod(F.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -308,6 +313,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
         (1, 64, 5, 9)
     """
     _n = 2
+    _kernel = staticmethod(F.adaptive_max_pool2d)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
@@ -321,6 +327,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
         (1, 2, 2, 2, 2)
     """
     _n = 3
+    _kernel = staticmethod(F.adaptive_max_pool3d)
 
 
 class _AdaptiveAvgPoolNd(Module):
@@ -337,7 +344,7 @@ class _AdaptiveAvgPoolNd(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        fn = getattr(F, f"adaptive_avg_pool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -355,6 +362,7 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
         (1, 64, 5)
     """
     _n = 1
+    _kernel = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
@@ -368,6 +376,7 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
         (2, 512, 1, 1)
     """
     _n = 2
+    _kernel = staticmethod(F.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
@@ -381,6 +390,7 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
         (1, 64, 5, 7, 9)
     """
     _n = 3
+    _kernel = staticmethod(F.adaptive_avg_pool3d)
 
 
 # -- fractional max pooling ---------------------------------------------------------------------
@@ -407,12 +417,14 @@ class _FractionalMaxPoolNd(Module):
         super().__init__()
         name = type(self).__name__
         n = self._n
-        self.kernel_size = _ntuple(kernel_size, n)
+        self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
         self.return_indices = return_indices
         self.register_buffer("_random_samples",
                              None if _random_samples is None else as_array(_random_samples))
-        self.output_size = _ntuple(output_size, n) if output_size is not None else None
-        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        self.output_size = (int_tuple(output_size, n, name, "output_size", 1)
+                            if output_size is not None else None)
+        self.output_ratio = (float_tuple(output_ratio, n, name, "output_ratio")
+                             if output_ratio is not None else None)
         if output_size is None and output_ratio is None:
             raise ValueError(f"{name} requires specifying either an output size, or a pooling "
                              f"ratio")
@@ -423,7 +435,7 @@ class _FractionalMaxPoolNd(Module):
                 raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
     def forward(self, input):
-        fn = getattr(F, f"fractional_max_pool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, self.kernel_size, self.output_size, self.output_ratio,
                   self.return_indices, _random_samples=self._random_samples)
 
@@ -439,6 +451,7 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
         (2, 4, 13, 12)
     """
     _n = 2
+    _kernel = staticmethod(F.fractional_max_pool2d)
 
 
 class FractionalMaxPool3d(_FractionalMaxPoolNd):
@@ -452,6 +465,7 @@ class FractionalMaxPool3d(_FractionalMaxPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.fractional_max_pool3d)
 
 
 # -- unpooling ----------------------------------------------------------------------------------
@@ -470,13 +484,14 @@ class _MaxUnpoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        n = self._n
-        self.kernel_size = _ntuple(kernel_size, n)
-        self.stride = _ntuple(stride if (stride is not None) else kernel_size, n)
-        self.padding = _ntuple(padding, n)
+        n, name = self._n, type(self).__name__
+        self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
+        self.stride = int_tuple(stride if (stride is not None) else kernel_size, n, name,
+                                "stride", 1)
+        self.padding = int_tuple(padding, n, name, "padding", 0)
 
     def forward(self, input, indices, output_size=None):
-        fn = getattr(F, f"max_unpool{self._n}d")
+        fn = type(self)._kernel
         return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
@@ -495,6 +510,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
         (1, 1, 8)
     """
     _n = 1
+    _kernel = staticmethod(F.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -509,6 +525,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
         (1, 1, 4, 4)
     """
     _n = 2
+    _kernel = staticmethod(F.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
@@ -523,3 +540,4 @@ class MaxUnpool3d(_MaxUnpoolNd):
         (1, 1, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.max_unpool3d)
