@@ -20,8 +20,12 @@ def _safe_root(s, root):
     return jnp.where(pos, r, jnp.zeros_like(r))
 
 
-def _vector_norm(x, p, axis, keepdim=False):
-    """The ``p``-norm over ``axis``, torch's conventions (p = 0, +-inf; zero gradient at 0)."""
+def vector_norm(x: jax.Array, p: float, axis: int, keepdim: bool = False) -> jax.Array:
+    """The ``p``-norm over ``axis``, torch's conventions (p = 0, +-inf; zero gradient at 0).
+
+    The one vector norm of the kernels (distances, ``normalize``, ``embedding``'s
+    ``max_norm``); package-internal, not exported (torch has no ``F.vector_norm``).
+    """
     ax = jnp.abs(x)
     if p == math.inf:
         return jnp.max(ax, axis=axis, keepdims=keepdim)
@@ -72,7 +76,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     diff = a - b + eps
     if len(shape) == 0:
         return jnp.abs(diff) if p != 0 else (diff != 0).astype(diff.dtype)
-    return _vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)
+    return vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)
 
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
@@ -112,7 +116,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     dim = dim % nd
 
     def unit(x):
-        n = _vector_norm(x, 2, axis=dim, keepdim=True)
+        n = vector_norm(x, 2, axis=dim, keepdim=True)
         n = n + jax.lax.stop_gradient(jnp.maximum(n, eps) - n)  # no-grad clamp, as torch
         return x / n
 
@@ -144,4 +148,4 @@ def pdist(input, p: float = 2):
     if p < 0:
         raise ValueError(f"pdist: only supports non-negative p values, got {p}")
     i, j = np.triu_indices(x.shape[0], k=1)
-    return _vector_norm(x[i] - x[j], p, axis=-1)
+    return vector_norm(x[i] - x[j], p, axis=-1)

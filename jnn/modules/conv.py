@@ -339,15 +339,6 @@ class _LazyConvXdMixin(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def __call__(self, *args, **kwargs):
-        # Initialise, become the non-lazy class, then call. (Module.__call__ is named directly:
-        # after the class switch, ``super()`` inside LazyModuleMixin no longer resolves.)
-        if self.has_uninitialized_params():
-            self.initialize_parameters(*args, **kwargs)
-            if self.cls_to_become is not None and not self.has_uninitialized_params():
-                self.__class__ = self.cls_to_become
-        return Module.__call__(self, *args, **kwargs)
-
     def _get_in_channels(self, input) -> int:
         n = self._n
         shape = tuple(jnp.shape(input))
