@@ -6,6 +6,13 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(__file__))
 
+import jax  # noqa: E402
 import torch  # noqa: E402
+
+# Strict JAX: an implicit broadcast between arrays of different ranks (``(3,) + (2, 3)``) is
+# usually a bug in a kernel, so the suite makes it an error; kernels broadcast explicitly.
+# Dtype promotion stays "standard": jnn follows torch's promotion (int + float -> float, ...),
+# which "strict" would forbid outright.
+jax.config.update("jax_numpy_rank_promotion", "raise")
 
 torch.set_num_threads(1)  # the suite runs under xdist: one thread per worker keeps it fair

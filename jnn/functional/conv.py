@@ -135,8 +135,14 @@ def _depthwise_bwd(stride, dilation, pads, res, g):
 _depthwise.defvjp(_depthwise_fwd, _depthwise_bwd)
 
 
+# Private switch for the tests (tests/test_conv_lax.py): False sends CPU depthwise convolutions
+# through lax.conv_general_dilated, the path every other backend runs, so CI checks it too.
+# Read at trace time: set it before the first call of a jitted function.
+_DEPTHWISE_SLICES = True
+
+
 def _use_depthwise(x, w, groups) -> bool:
-    return (groups > 1 and x.shape[1] == groups and w.shape[1] == 1
+    return (_DEPTHWISE_SLICES and groups > 1 and x.shape[1] == groups and w.shape[1] == 1
             and jax.default_backend() == "cpu")
 
 
