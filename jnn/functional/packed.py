@@ -7,6 +7,7 @@ static data (see ``jnn.utils.rnn``'s module docstring).
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -40,7 +41,8 @@ def _packed_flat_index(batch_sizes: np.ndarray) -> np.ndarray:
         np.zeros((0,), np.int64)
 
 
-def packed_to_padded(data, batch_sizes, padding_value=0.0):
+def packed_to_padded(data: jax.Array, batch_sizes: np.ndarray,
+                     padding_value: float = 0.0) -> jax.Array:
     """Time-major ``(T, B, *)`` padded batch (sorted order) from packed ``data``."""
     data = jnp.asarray(data)
     idx = _padded_gather_index(batch_sizes)
@@ -48,7 +50,7 @@ def packed_to_padded(data, batch_sizes, padding_value=0.0):
     return jnp.concatenate([data, pad_row], 0)[idx]
 
 
-def padded_to_packed(padded, batch_sizes):
+def padded_to_packed(padded: jax.Array, batch_sizes: np.ndarray) -> jax.Array:
     """Packed ``data`` from a time-major ``(T, B, *)`` padded batch (sorted order)."""
     padded = jnp.asarray(padded)
     t_len, b = padded.shape[:2]

@@ -1,6 +1,8 @@
 """``LazyModuleMixin``: layers whose parameter shapes are inferred from the first input."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..parameter import UninitializedBuffer, UninitializedParameter
 from .module import Module
 
@@ -23,10 +25,10 @@ class LazyModuleMixin:
         return any(isinstance(p, UninitializedParameter) for p in params) or \
             any(isinstance(b, UninitializedBuffer) for b in buffers)
 
-    def initialize_parameters(self, *args, **kwargs) -> None:
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define initialize_parameters")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # torch's _infer_parameters: the first call infers the shapes, then the module becomes
         # cls_to_become (also when a loaded state_dict already fixed every shape).
         if self.has_uninitialized_params():

@@ -6,10 +6,17 @@ prints torch's text.
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Sequence, Union
+
+import jax
 
 from .. import functional as F
 from ..functional._utils import as_array, float_tuple, int_tuple
 from .module import Module
+
+# A size argument: an int or one int per spatial dimension (adaptive sizes may hold None).
+_Size = Union[int, Sequence[int]]
+_OptSize = Union[int, None, Sequence[Optional[int]]]
 
 __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
@@ -38,8 +45,9 @@ class _MaxPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: _Size, stride: Optional[_Size] = None, padding: _Size = 0,
+                 dilation: _Size = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if (stride is not None) else kernel_size
@@ -48,7 +56,7 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         return fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
                   ceil_mode=self.ceil_mode, return_indices=self.return_indices)
@@ -116,8 +124,9 @@ class _AvgPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(self, kernel_size: _Size, stride: Optional[_Size] = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: Optional[int] = None) -> None:
         super().__init__()
         if self._n == 1:  # torch normalises AvgPool1d's arguments to 1-tuples
             name = type(self).__name__
@@ -133,7 +142,7 @@ class _AvgPoolNd(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         if self._n == 1:  # avg_pool1d takes no divisor_override
             return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -158,8 +167,8 @@ class AvgPool1d(_AvgPoolNd):
     _n = 1
     _kernel = staticmethod(F.avg_pool1d)
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(self, kernel_size: _Size, stride: Optional[_Size] = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
@@ -205,14 +214,15 @@ class _LPPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+    def __init__(self, norm_type: float, kernel_size: _Size, stride: Optional[_Size] = None,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
         self.ceil_mode = ceil_mode
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
@@ -275,12 +285,12 @@ class _AdaptiveMaxPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(self, output_size: _OptSize, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         return fn(input, self.output_size, self.return_indices)
 
@@ -339,11 +349,11 @@ class _AdaptiveAvgPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: _OptSize) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         return fn(input, self.output_size)
 
@@ -412,8 +422,9 @@ class _FractionalMaxPoolNd(Module):
 
     _n = 0
 
-    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
-                 _random_samples=None):
+    def __init__(self, kernel_size: _Size, output_size: Optional[_Size] = None,
+                 output_ratio: Optional[Union[float, Sequence[float]]] = None,
+                 return_indices: bool = False, _random_samples: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
         n = self._n
@@ -434,7 +445,7 @@ class _FractionalMaxPoolNd(Module):
             if not all(0 < r < 1 for r in self.output_ratio):
                 raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
-    def forward(self, input):
+    def forward(self, input: jax.Array) -> Any:
         fn = type(self)._kernel
         return fn(input, self.kernel_size, self.output_size, self.output_ratio,
                   self.return_indices, _random_samples=self._random_samples)
@@ -482,7 +493,8 @@ class _MaxUnpoolNd(Module):
 
     _n = 0
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: _Size, stride: Optional[_Size] = None,
+                 padding: _Size = 0) -> None:
         super().__init__()
         n, name = self._n, type(self).__name__
         self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
@@ -490,7 +502,8 @@ class _MaxUnpoolNd(Module):
                                 "stride", 1)
         self.padding = int_tuple(padding, n, name, "padding", 0)
 
-    def forward(self, input, indices, output_size=None):
+    def forward(self, input: jax.Array, indices: jax.Array,
+                output_size: Optional[Sequence[int]] = None) -> jax.Array:
         fn = type(self)._kernel
         return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
