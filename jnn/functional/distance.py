@@ -73,7 +73,8 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     except ValueError:
         raise ValueError(f"pairwise_distance: x1 shape {tuple(a.shape)} and x2 shape "
                          f"{tuple(b.shape)} cannot be broadcast together") from None
-    diff = a - b + eps
+    # torch broadcasts x1 and x2 (a (D,) row against an (N, D) batch): explicitly, here.
+    diff = jnp.broadcast_to(a, shape) - jnp.broadcast_to(b, shape) + eps
     if len(shape) == 0:
         return jnp.abs(diff) if p != 0 else (diff != 0).astype(diff.dtype)
     return vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)

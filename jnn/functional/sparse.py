@@ -311,4 +311,5 @@ def one_hot(tensor, num_classes: int = -1):
             raise ValueError(f"one_hot: class values must be smaller than num_classes="
                              f"{num_classes}, got {int(c.max())}")
     dtype = jax.dtypes.canonicalize_dtype(jnp.int64)
-    return (t[..., None] == jnp.arange(num_classes, dtype=t.dtype)).astype(dtype)
+    classes = jnp.arange(num_classes, dtype=t.dtype).reshape((1,) * t.ndim + (num_classes,))
+    return (t[..., None] == classes).astype(dtype)
