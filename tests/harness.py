@@ -182,6 +182,25 @@ def _to_jax(a):
     return jnp.asarray(a) if isinstance(a, np.ndarray) else a
 
 
+def _assert_like(got, want, what):
+    """Random outputs: the same shapes and dtypes as torch's (the values are not compared).
+
+    The dtype rule is ``_assert_close``'s: float widths equal, integer and bool kinds equal.
+    """
+    got, want = list(got), list(want)
+    assert len(got) == len(want), f"{what}: jnn gave {len(got)} arrays, torch {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape, f"{what}[{i}]: shape {g.shape} != torch's {w.shape}"
+        if w.dtype.kind == "f":
+            ok = g.dtype.kind == "f" and g.dtype.itemsize == w.dtype.itemsize
+        elif w.dtype.kind == "b":
+            ok = g.dtype.kind == "b"
+        else:
+            ok = g.dtype.kind in "iu"
+        assert ok, f"{what}[{i}]: dtype {g.dtype} != torch's {w.dtype}"
+
+
 def _assert_close(got, want, rtol, atol, what):
     got, want = list(got), list(want)
     assert len(got) == len(want), f"{what}: jnn gave {len(got)} arrays, torch {len(want)}"
@@ -261,7 +280,7 @@ def _run_module_case(case: ModuleCase) -> None:
     t_np = select(to_numpy(t_out))
     j_np = select(to_numpy(j_out))
     if case.random:
-        assert [a.shape for a in j_np] == [a.shape for a in t_np]
+        _assert_like(j_np, t_np, f"{case_id(case)} forward")
     else:
         _assert_close(j_np, t_np, case.rtol, case.atol, f"{case_id(case)} forward")
         # Buffers a forward pass updates (BatchNorm statistics, ...) must match too.
@@ -274,7 +293,9 @@ def _run_module_case(case: ModuleCase) -> None:
     if case.check_jit:
         jitted = jnn.jit(lambda m, *xs: m(*xs, **j_fkw))
         out_jit = jitted(jmod_jit, *j_inputs)
-        if not case.random:
+        if case.random:
+            _assert_like(select(to_numpy(out_jit)), j_np, f"{case_id(case)} jit vs eager")
+        else:
             _assert_close(select(to_numpy(out_jit)), j_np, case.rtol, case.atol,
                           f"{case_id(case)} jit vs eager")
             _assert_close([np.asarray(v) for v in jmod_jit.state_dict().values()],
@@ -378,7 +399,7 @@ def _run_function_case(case: FunctionCase) -> None:
     select = case.outputs or (lambda o: o)
     t_np, j_np = select(to_numpy(t_out)), select(to_numpy(j_out))
     if case.random:
-        assert [a.shape for a in j_np] == [a.shape for a in t_np]
+        _assert_like(j_np, t_np, f"{case_id(case)} forward")
         return
     _assert_close(j_np, t_np, case.rtol, case.atol, f"{case_id(case)} forward")
 

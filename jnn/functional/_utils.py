@@ -1,12 +1,11 @@
 """Small helpers shared by the kernels: argument normalisation and validation."""
 from __future__ import annotations
 
-import collections.abc
+import operator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 def as_array(x: Any, fn: str = "", name: str = "input") -> jax.Array:
@@ -131,31 +130,72 @@ def _device_names(devices) -> str:
     return ",".join(sorted(str(d) for d in devices))
 
 
-def ntuple(value: Any, n: int, name: str = "argument") -> tuple:
-    """``value`` repeated ``n`` times if it is a scalar, else checked to have length ``n``."""
-    if isinstance(value, collections.abc.Iterable) and not isinstance(value, str):
-        value = tuple(value)
-        if len(value) == 1 and n > 1:
-            return value * n
-        if len(value) != n:
-            raise ValueError(f"{name}: expected an int or a tuple of {n} ints, got {value}")
-        return value
-    return (value,) * n
+def int_tuple(value: Any, n: int, fn: str, name: str, minimum: int | None = None, *,
+              none_ok: bool = False) -> tuple:
+    """``value`` as a tuple of ``n`` Python ints, the one parser of size arguments.
+
+    An int is repeated ``n`` times, a list or tuple of one int too (torch's ``_pair((3,))``);
+    otherwise a list or tuple must have ``n`` entries. Every kernel and layer that takes a
+    ``kernel_size``/``stride``/``padding``/``dilation``/``output_size`` parses it here, so the
+    same mistake raises the same error everywhere:
+
+    * the wrong number of entries: ``ValueError``;
+    * an entry that is not an int (a float, a bool, a string): ``TypeError``;
+    * an entry below ``minimum``: ``ValueError`` ("positive" for 1, "non-negative" for 0).
+
+    Args:
+        value: an int or a list/tuple of ints.
+        n: the number of spatial dimensions.
+        fn: the kernel or layer name, for the messages.
+        name: the argument name, for the messages.
+        minimum: the smallest valid entry (``None``: no bound).
+        none_ok: ``None`` entries pass through (adaptive pooling's "keep the input size").
+
+    Returns:
+        A tuple of ``n`` ints (and ``None`` where ``none_ok`` let them through).
+    """
+    items = _sized(value, n, fn, name, "an int", "ints")
+    out: list[int | None] = []
+    for v in items:
+        if v is None and none_ok:
+            out.append(None)
+            continue
+        if isinstance(v, bool):
+            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
+                            f"{value!r}")
+        try:
+            out.append(operator.index(v))
+        except TypeError:
+            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
+                            f"{value!r}") from None
+    if minimum is not None and any(v is not None and v < minimum for v in out):
+        what = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"{fn}: expected {name} to be {what}, got {tuple(out)}")
+    return tuple(out)
 
 
-def check_ndim(fn: str, x: jax.Array, allowed: tuple, layout: str = "") -> None:
-    """Raise torch's style of error when ``x.ndim`` is not one of ``allowed``."""
-    if x.ndim not in allowed:
-        dims = " or ".join(str(a) for a in allowed)
-        layout = f" {layout}" if layout else ""
-        raise ValueError(f"{fn}: expected input with {dims} dimensions{layout}, got shape "
-                         f"{tuple(x.shape)}")
+def float_tuple(value: Any, n: int, fn: str, name: str) -> tuple:
+    """``value`` as a tuple of ``n`` Python floats, with ``int_tuple``'s repeat/length rules
+    (``output_ratio`` of fractional max pooling); a non-number entry raises ``TypeError``."""
+    items = _sized(value, n, fn, name, "a float", "floats")
+    try:
+        if any(isinstance(v, (bool, str, bytes)) for v in items):
+            raise TypeError
+        return tuple(float(v) for v in items)
+    except TypeError:
+        raise TypeError(f"{fn}: expected {name} to be a float or a tuple of {n} floats, got "
+                        f"{value!r}") from None
 
 
-def is_floating(x) -> bool:
-    return jnp.issubdtype(jnp.result_type(x), jnp.floating)
-
-
-def float_dtype(x) -> np.dtype:
-    dt = jnp.result_type(x)
-    return dt if jnp.issubdtype(dt, jnp.floating) else jnp.float32
+def _sized(value: Any, n: int, fn: str, name: str, one: str, many: str) -> tuple:
+    # The length rules shared by int_tuple and float_tuple.
+    if isinstance(value, (list, tuple)):
+        items = tuple(value)
+        if len(items) == 1 and n > 1:
+            items = items * n
+    else:
+        items = (value,) * n
+    if len(items) != n:
+        raise ValueError(f"{fn}: expected {name} to be {one} or a tuple of {n} {many}, got "
+                         f"{value!r}")
+    return items

@@ -7,13 +7,12 @@ for convolutions and ``(in, out/groups, *k)`` for transposed convolutions.
 from __future__ import annotations
 
 import itertools
-import operator
 
 import jax
 import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
-from ._utils import as_array, check_operands
+from ._utils import as_array, check_operands, int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -26,33 +25,6 @@ _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)",
 def _dimension_numbers(n: int):
     sp = _SPATIAL[n]
     return ("NC" + sp, "OI" + sp, "NC" + sp)
-
-
-def int_tuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
-    """``value`` as a tuple of ``n`` Python ints (a scalar is repeated), validated."""
-    if isinstance(value, (list, tuple)):
-        items = tuple(value)
-        if len(items) == 1 and n > 1:
-            items = items * n
-    else:
-        items = (value,) * n
-    if len(items) != n:
-        raise ValueError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                         f"{value!r}")
-    out = []
-    for v in items:
-        if isinstance(v, bool):
-            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                            f"{value!r}")
-        try:
-            out.append(operator.index(v))
-        except TypeError:
-            raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                            f"{value!r}") from None
-    if minimum is not None and any(v < minimum for v in out):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{fn}: expected {name} to be {what}, got {value!r}")
-    return tuple(out)
 
 
 def _check_groups(fn: str, groups) -> int:
@@ -124,8 +96,14 @@ def _depthwise(x, w, stride, dilation, pads):
     return _dw_slices(xp, w, stride, dilation, out_sizes)
 
 
+# Private switch for the tests (tests/test_conv_lax.py): False sends CPU depthwise convolutions
+# through lax.conv_general_dilated, the path every other backend runs, so CI checks it too.
+# Read at trace time: set it before the first call of a jitted function.
+_DEPTHWISE_SLICES = True
+
+
 def _use_depthwise(x, w, groups) -> bool:
-    return (groups > 1 and x.shape[1] == groups and w.shape[1] == 1
+    return (_DEPTHWISE_SLICES and groups > 1 and x.shape[1] == groups and w.shape[1] == 1
             and jax.default_backend() == "cpu")
 
 

@@ -21,8 +21,12 @@ def _safe_root(s, root):
     return jnp.where(pos, r, jnp.zeros_like(r))
 
 
-def _vector_norm(x, p, axis, keepdim=False):
-    """The ``p``-norm over ``axis``, torch's conventions (p = 0, +-inf; zero gradient at 0)."""
+def vector_norm(x: jax.Array, p: float, axis: int, keepdim: bool = False) -> jax.Array:
+    """The ``p``-norm over ``axis``, torch's conventions (p = 0, +-inf; zero gradient at 0).
+
+    The one vector norm of the kernels (distances, ``normalize``, ``embedding``'s
+    ``max_norm``); package-internal, not exported (torch has no ``F.vector_norm``).
+    """
     ax = jnp.abs(x)
     if p == math.inf:
         return jnp.max(ax, axis=axis, keepdims=keepdim)
@@ -34,13 +38,17 @@ def _vector_norm(x, p, axis, keepdim=False):
         return jnp.sum(ax, axis=axis, keepdims=keepdim)
     if p == 2:
         return _safe_root(jnp.sum(x * x, axis=axis, keepdims=keepdim), 2)
+    if p < 0:  # a zero entry makes the sum inf and the norm 0, as in torch
+        return jnp.sum(ax ** p, axis=axis, keepdims=keepdim) ** (1.0 / p)
     pos = ax > 0
     powed = jnp.where(pos, jnp.where(pos, ax, 1) ** p, 0)
     return _safe_root(jnp.sum(powed, axis=axis, keepdims=keepdim), p)
 
 
-def _check_p(fn, p):
-    if not isinstance(p, (int, float)) or isinstance(p, bool) or (p < 0 and p != -math.inf):
+def _check_p(fn, p, negative_ok=False):
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        raise TypeError(f"{fn}: expected p to be a number, got {type(p).__name__}")
+    if p < 0 and p != -math.inf and not negative_ok:
         raise ValueError(f"{fn}: expected p to be a non-negative number (or inf), got {p!r}")
 
 
@@ -64,16 +72,17 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
         (2,)
     """
     a, b = as_array(x1), as_array(x2)
-    _check_p("pairwise_distance", p)
+    _check_p("pairwise_distance", p, negative_ok=True)  # torch takes any p here
     try:
         shape = jnp.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(f"pairwise_distance: x1 shape {tuple(a.shape)} and x2 shape "
                          f"{tuple(b.shape)} cannot be broadcast together") from None
-    diff = a - b + eps
+    # torch broadcasts x1 and x2 (a (D,) row against an (N, D) batch): explicitly, here.
+    diff = jnp.broadcast_to(a, shape) - jnp.broadcast_to(b, shape) + eps
     if len(shape) == 0:
         return jnp.abs(diff) if p != 0 else (diff != 0).astype(diff.dtype)
-    return _vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)
+    return vector_norm(diff, p, axis=len(shape) - 1, keepdim=keepdim)
 
 
 @autocast_op("cosine_similarity")
@@ -114,7 +123,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     dim = dim % nd
 
     def unit(x):
-        n = _vector_norm(x, 2, axis=dim, keepdim=True)
+        n = vector_norm(x, 2, axis=dim, keepdim=True)
         n = n + jax.lax.stop_gradient(jnp.maximum(n, eps) - n)  # no-grad clamp, as torch
         return x / n
 
@@ -147,4 +156,4 @@ def pdist(input, p: float = 2):
     if p < 0:
         raise ValueError(f"pdist: only supports non-negative p values, got {p}")
     i, j = np.triu_indices(x.shape[0], k=1)
-    return _vector_norm(x[i] - x[j], p, axis=-1)
+    return vector_norm(x[i] - x[j], p, axis=-1)

@@ -11,8 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._utils import as_array
-from .conv import int_tuple
+from ._utils import as_array, int_tuple
 
 __all__ = ["unfold", "fold"]
 

@@ -56,7 +56,7 @@ def linear(input, weight, bias=None) -> jax.Array:
         if b.shape != out.shape[-1:] and b.ndim != 0:
             raise ValueError(f"linear: expected bias of shape ({out.shape[-1]},), got shape "
                              f"{tuple(b.shape)}")
-        out = out + b
+        out = out + jnp.broadcast_to(b, out.shape)
     return out
 
 
@@ -99,5 +99,5 @@ def bilinear(input1, input2, weight, bias=None) -> jax.Array:
                          f"got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
     out = jnp.einsum("...i,oij,...j->...o", x1, w, x2)
     if b is not None:
-        out = out + b
+        out = out + jnp.broadcast_to(b, out.shape)
     return out

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
-from ._utils import as_array, check_operands
+from ._utils import as_array, check_operands, float_input
 from .distance import pairwise_distance
 
 __all__ = [
@@ -80,11 +80,6 @@ def _is_float(x) -> bool:
 
 def _is_int(x) -> bool:
     return jnp.issubdtype(x.dtype, jnp.integer)
-
-
-def _check_float_input(fn: str, x, name: str = "input") -> None:
-    if not _is_float(x):
-        raise TypeError(f"{fn}: expected a floating point {name}, got dtype {x.dtype}")
 
 
 def _broadcast_pair(fn: str, x, t):
@@ -340,7 +335,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
         v = jnp.full(x.shape, var, x.dtype)
     else:
         v = as_array(var, "gaussian_nll_loss", "var")
-        _check_float_input("gaussian_nll_loss", v, "var")  # torch clamps var in place
+        float_input("gaussian_nll_loss", v, "var")  # torch clamps var in place
         cv = _concrete(v)
         if cv is not None and (cv < 0).any():
             raise ValueError("gaussian_nll_loss: var has negative entries")
@@ -397,8 +392,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                           "behave the same as 'batchmean' in the next major release.",
                           stacklevel=2)
     x, t = _broadcast_pair("kl_div", as_array(input), as_array(target))
-    _check_float_input("kl_div", x)  # torch: "Integral inputs not supported"
-    _check_float_input("kl_div", t, "target")
+    float_input("kl_div", x)  # torch: "Integral inputs not supported"
+    float_input("kl_div", t, "target")
     if log_target:
         loss = jnp.exp(t) * (t - x)
     else:
@@ -478,7 +473,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     """
     reduction = _reduction("nll_loss", reduction, size_average, reduce)
     x, t = as_array(input), as_array(target)
-    _check_float_input("nll_loss", x)
+    float_input("nll_loss", x)
     if not _is_int(t):
         raise TypeError(f"nll_loss: expected an integer target of class indices, got dtype "
                         f"{t.dtype}")
@@ -525,7 +520,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
     x, t = as_array(input), as_array(target)
-    _check_float_input("cross_entropy", x)
+    float_input("cross_entropy", x)
     if x.ndim == 0:
         raise ValueError("cross_entropy: expected input with 1 or more dimensions (C,), (N, C) "
                          "or (N, C, d1, ...), got a scalar")
@@ -622,7 +617,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     reduction = _reduction("binary_cross_entropy", reduction, size_average, reduce)
     x, t = as_array(input), as_array(target)
-    _check_float_input("binary_cross_entropy", x)
+    float_input("binary_cross_entropy", x)
     _check_same_shape("binary_cross_entropy", x, t)
     check_operands("binary_cross_entropy", input=x, target=t)
     loss = _bce(x, t)
@@ -658,11 +653,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     reduction = _reduction("binary_cross_entropy_with_logits", reduction, size_average, reduce)
     x, t = as_array(input), as_array(target)
-    _check_float_input("binary_cross_entropy_with_logits", x)
+    float_input("binary_cross_entropy_with_logits", x)
     _check_same_shape("binary_cross_entropy_with_logits", x, t)
     # torch computes ``(1 - target).mul_(input).sub_(log_sigmoid(input) * log_weight)`` in
     # place, so the loss has the target's dtype, and the weights never change it.
-    _check_float_input("binary_cross_entropy_with_logits", t, "target")
+    float_input("binary_cross_entropy_with_logits", t, "target")
     softplus_neg = jnp.log1p(jnp.exp(-jnp.abs(x))) + jnp.maximum(-x, 0)
     if pos_weight is not None:
         pw = as_array(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
@@ -1128,7 +1123,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     reduction = _reduction("ctc_loss", reduction)
     lp = as_array(log_probs)
     tg, il, tl = as_array(targets), as_array(input_lengths), as_array(target_lengths)
-    _check_float_input("ctc_loss", lp, "log_probs")
+    float_input("ctc_loss", lp, "log_probs")
     if lp.ndim not in (2, 3):
         raise ValueError(f"ctc_loss: expected log_probs with 2 or 3 dimensions (T, C) or "
                          f"(T, N, C), got shape {tuple(lp.shape)}")

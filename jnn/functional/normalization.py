@@ -20,7 +20,6 @@ input raises, except in ``local_response_norm`` (computed in float32, as torch d
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
 
 import jax
@@ -30,6 +29,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
+from .distance import vector_norm
 
 __all__ = ["batch_norm", "batch_norm_with_update", "instance_norm", "layer_norm", "group_norm",
            "rms_norm", "local_response_norm", "normalize"]
@@ -91,10 +91,13 @@ def _verify_batch_size(fn: str, shape) -> None:
 # -- batch norm --------------------------------------------------------------------------------
 
 @functools.partial(eager_jit, static_argnames=("training", "eps", "fn", "batch_stats"))
-def _batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+def batch_norm_core(input, running_mean, running_var, weight=None, bias=None, training=False,
                 momentum=0.1, eps=1e-5, fn: str = "batch_norm",
                 batch_stats: Callable | None = None):
     """The body of ``batch_norm``: returns ``(output, new_running_mean, new_running_var)``.
+
+    Package-internal (not in ``__all__``): the batch-norm layers call it to get the updated
+    running statistics back.
 
     ``batch_stats(x, axes) -> (mean, biased_var, count)`` computes the batch statistics
     (default :func:`moments`); ``momentum`` may be a traced scalar (cumulative averaging).
@@ -178,7 +181,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         >>> [round(v, 4) for v in F.batch_norm(x, None, None, training=True)[:, 0].tolist()]
         [-1.2247, 0.0, 1.2247]
     """
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+    return batch_norm_core(input, running_mean, running_var, weight, bias, training, momentum,
                        eps)[0]
 
 
@@ -212,15 +215,17 @@ def batch_norm_with_update(input, running_mean, running_var, weight=None, bias=N
         >>> mean, var        # 0.5 * old + 0.5 * batch (the unbiased variance: 4)
         (Array([1. , 1.5], dtype=float32), Array([2.5, 2.5], dtype=float32))
     """
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+    return batch_norm_core(input, running_mean, running_var, weight, bias, training, momentum, eps,
                        fn="batch_norm_with_update")
 
 
 # -- instance norm -----------------------------------------------------------------------------
 
-def _instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+def instance_norm_core(input, running_mean=None, running_var=None, weight=None, bias=None,
                    use_input_stats=True, momentum=0.1, eps=1e-5, fn: str = "instance_norm"):
     """The body of ``instance_norm``: returns ``(output, new_running_mean, new_running_var)``.
+
+    Package-internal (not in ``__all__``): the instance-norm layers call it.
 
     The running statistics are updated like torch's: the per-instance statistics are averaged
     over the batch, and the variance is the unbiased one.
@@ -294,7 +299,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         >>> F.instance_norm(jnp.arange(4.0).reshape(1, 1, 4))
         Array([[[-1.3416355, -0.4472118,  0.4472118,  1.3416355]]], dtype=float32)
     """
-    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+    return instance_norm_core(input, running_mean, running_var, weight, bias, use_input_stats,
                           momentum, eps)[0]
 
 
@@ -534,26 +539,6 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
                          f"[{-n}, {n - 1}], but got {dim})")
     dim = int(dim) % n
     # A 0-d input is a vector of one element (torch accepts dim=0 or -1 for it).
-    norm = _vector_norm(x.reshape(1), p, 0).reshape(()) if x.ndim == 0 else _vector_norm(x, p, dim)
+    norm = (vector_norm(x.reshape(1), p, 0, keepdim=True).reshape(()) if x.ndim == 0
+            else vector_norm(x, p, dim, keepdim=True))
     return x / jnp.maximum(norm, jnp.asarray(eps, x.dtype))
-
-
-def _vector_norm(x, p, dim):
-    """``||x||_p`` along ``dim`` (keepdims) with torch's zero gradient at the all-zero slice."""
-    a = jnp.abs(x)
-    if p == math.inf:
-        return jnp.max(a, axis=dim, keepdims=True)
-    if p == -math.inf:
-        return jnp.min(a, axis=dim, keepdims=True)
-    if p == 0:
-        return jnp.sum((x != 0).astype(x.dtype), axis=dim, keepdims=True)
-    if p == 1:
-        return jnp.sum(a, axis=dim, keepdims=True)
-    if p == 2:
-        s = jnp.sum(jnp.square(x), axis=dim, keepdims=True)
-    else:
-        s = jnp.sum(a ** p, axis=dim, keepdims=True)
-    positive = s > 0
-    safe = jnp.where(positive, s, jnp.ones_like(s))
-    root = jnp.sqrt(safe) if p == 2 else safe ** (1.0 / p)
-    return jnp.where(positive, root, jnp.zeros_like(s))

@@ -27,7 +27,7 @@ from jax import lax
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
-from ._utils import as_array, check_operands
+from ._utils import as_array, check_operands, float_tuple, int_tuple
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -60,32 +60,14 @@ def _input(fn: str, input, n: int) -> jax.Array:
     return x
 
 
-def _tuple(fn: str, name: str, value, n: int, minimum: int) -> tuple:
-    if isinstance(value, (list, tuple)):
-        value = tuple(value)
-        if len(value) == 1:
-            value = value * n
-    else:
-        value = (value,) * n
-    if len(value) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                  for v in value):
-        raise TypeError(f"{fn}: expected {name} to be an int or a tuple of {n} ints, got "
-                        f"{value if len(value) != 1 else value[0]!r}")
-    value = tuple(int(v) for v in value)
-    if any(v < minimum for v in value):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{fn}: expected {name} to be {what}, got {value}")
-    return value
-
-
 def _window_args(fn, n, kernel_size, stride, padding, dilation=1):
-    k = _tuple(fn, "kernel_size", kernel_size, n, 1)
+    k = int_tuple(kernel_size, n, fn, "kernel_size", 1)
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         s = k
     else:
-        s = _tuple(fn, "stride", stride, n, 1)
-    p = _tuple(fn, "padding", padding, n, 0)
-    d = _tuple(fn, "dilation", dilation, n, 1)
+        s = int_tuple(stride, n, fn, "stride", 1)
+    p = int_tuple(padding, n, fn, "padding", 0)
+    d = int_tuple(dilation, n, fn, "dilation", 1)
     return k, s, p, d
 
 
@@ -480,7 +462,7 @@ def _lp_pool(fn, n, input, norm_type, kernel_size, stride, ceil_mode):
         return _max_pool(fn, n, jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
     if norm_type == -float("inf"):
         return -_max_pool(fn, n, -jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
-    k = _tuple(fn, "kernel_size", kernel_size, n, 1)
+    k = int_tuple(kernel_size, n, fn, "kernel_size", 1)
     out = _avg_pool(fn, n, jnp.power(x, norm_type), kernel_size, stride, 0, ceil_mode, True,
                     None)
     mag = jnp.abs(out)
@@ -530,25 +512,8 @@ for _n, _f in ((1, lp_pool1d), (2, lp_pool2d), (3, lp_pool3d)):
 # -- adaptive pooling -------------------------------------------------------------------------
 
 def _adaptive_output(fn, n, x, output_size) -> tuple:
-    spatial = x.shape[-n:]
-    if isinstance(output_size, (list, tuple)):
-        sizes = tuple(output_size)
-        if len(sizes) == 1 and n > 1:
-            sizes = sizes * n
-    else:
-        sizes = (output_size,) * n
-    if len(sizes) != n:
-        raise ValueError(f"{fn}: expected output_size to be an int or a tuple of {n} ints (or "
-                         f"None), got {output_size!r}")
-    res = []
-    for o, L in zip(sizes, spatial):
-        if o is None:
-            o = L
-        if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o < 0:
-            raise ValueError(f"{fn}: expected output_size entries to be non-negative ints or "
-                             f"None, got {output_size!r}")
-        res.append(int(o))
-    return tuple(res)
+    sizes = int_tuple(output_size, n, fn, "output_size", 0, none_ok=True)
+    return tuple(L if o is None else o for o, L in zip(sizes, x.shape[-n:]))
 
 
 def _adaptive_windows(L, out):
@@ -794,21 +759,17 @@ def _fractional_starts(sample, L, out, k):
 def _fractional(fn, n, input, kernel_size, output_size, output_ratio, return_indices,
                 _random_samples, key):
     x = _input(fn, input, n)
-    k = _tuple(fn, "kernel_size", kernel_size, n, 1)
+    k = int_tuple(kernel_size, n, fn, "kernel_size", 1)
     spatial = x.shape[-n:]
     if output_size is None and output_ratio is None:
         raise ValueError(f"{fn} requires specifying either an output_size or an output_ratio")
     if output_size is None:
-        ratio = output_ratio if isinstance(output_ratio, (list, tuple)) else (output_ratio,)
-        ratio = tuple(ratio) * n if len(ratio) == 1 else tuple(ratio)
-        if len(ratio) != n:
-            raise ValueError(f"{fn}: expected output_ratio to be a float or a tuple of {n} "
-                             f"floats, got {output_ratio!r}")
+        ratio = float_tuple(output_ratio, n, fn, "output_ratio")
         if not all(0 < r < 1 for r in ratio):
             raise ValueError(f"{fn}: output_ratio must be between 0 and 1 (got {output_ratio})")
         out = tuple(int(L * r) for L, r in zip(spatial, ratio))
     else:
-        out = _tuple(fn, "output_size", output_size, n, 1)
+        out = int_tuple(output_size, n, fn, "output_size", 1)
     for i in range(n):
         if out[i] + k[i] - 1 > spatial[i]:
             raise ValueError(f"{fn}: output_size[{i}] + kernel_size[{i}] - 1 must be at most "

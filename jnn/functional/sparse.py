@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._utils import as_array, check_operands
-from .distance import _vector_norm
+from .distance import vector_norm
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -86,7 +86,7 @@ def renormed_weight(weight, indices, max_norm: float, norm_type: float = 2.0):
     w = jax.lax.stop_gradient(as_array(weight))
     idx = as_array(indices).reshape(-1)
     used = jnp.zeros((w.shape[0],), bool).at[idx].set(True, mode="drop")
-    norms = _vector_norm(w, norm_type, axis=1)
+    norms = vector_norm(w, norm_type, axis=1)
     scale = jnp.where(used & (norms > max_norm), max_norm / (norms + 1e-7), 1.0)
     return (w * scale[:, None].astype(w.dtype)).astype(w.dtype)
 
@@ -309,4 +309,5 @@ def one_hot(tensor, num_classes: int = -1):
             raise ValueError(f"one_hot: class values must be smaller than num_classes="
                              f"{num_classes}, got {int(c.max())}")
     dtype = jax.dtypes.canonicalize_dtype(jnp.int64)
-    return (t[..., None] == jnp.arange(num_classes, dtype=t.dtype)).astype(dtype)
+    classes = jnp.arange(num_classes, dtype=t.dtype).reshape((1,) * t.ndim + (num_classes,))
+    return (t[..., None] == classes).astype(dtype)

@@ -19,7 +19,7 @@ import numpy as np
 from jax import lax
 
 from ..amp.autocast_mode import autocast_op
-from ._utils import as_array
+from ._utils import as_array, float_input
 
 __all__ = ["grid_sample", "affine_grid"]
 
@@ -227,8 +227,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if x.dtype != g.dtype:
         raise TypeError(f"grid_sample: expected input and grid to have the same dtype, got "
                         f"{x.dtype} and {g.dtype}")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"grid_sample: expected a floating point input, got {x.dtype}")
+    float_input("grid_sample", x)
     # Spatial dims (D, H, W) read grid components (z, y, x).
     coords = [g[..., n - 1 - d] for d in range(n)]
     return _sample(x, coords, mode, padding_mode, align_corners)

@@ -541,14 +541,14 @@ class Tanhshrink(Module):
 
 
 class _SoftmaxBase(Module):
-    _fn = staticmethod(F.softmax)
+    _kernel = staticmethod(F.softmax)
 
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, input):
-        return type(self)._fn(input, self.dim)
+        return type(self)._kernel(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -564,7 +564,7 @@ class Softmin(_SoftmaxBase):
         ``(*) -> (*)``.
     """
 
-    _fn = staticmethod(F.softmin)
+    _kernel = staticmethod(F.softmin)
 
 
 class Softmax(_SoftmaxBase):
@@ -582,7 +582,7 @@ class Softmax(_SoftmaxBase):
         Array([0.25, 0.25, 0.25, 0.25], dtype=float32)
     """
 
-    _fn = staticmethod(F.softmax)
+    _kernel = staticmethod(F.softmax)
 
 
 class LogSoftmax(_SoftmaxBase):
@@ -595,7 +595,7 @@ class LogSoftmax(_SoftmaxBase):
         ``(*) -> (*)``.
     """
 
-    _fn = staticmethod(F.log_softmax)
+    _kernel = staticmethod(F.log_softmax)
 
 
 class Softmax2d(Module):

@@ -160,7 +160,7 @@ class _BatchNorm(_NormBase):
         use_buffers = not self.training or self.track_running_stats
         running_mean = self.running_mean if use_buffers else None
         running_var = self.running_var if use_buffers else None
-        out, new_mean, new_var = _norm._batch_norm(
+        out, new_mean, new_var = _norm.batch_norm_core(
             x, running_mean, running_var, self.weight, self.bias, bn_training, factor, self.eps,
             fn=type(self).__name__,
             # None for the default statistics, so all layers of one shape share a program
@@ -190,17 +190,6 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
             self.running_mean = _factory.zeros((0,), dt)
             self.running_var = _factory.zeros((0,), dt)
             self.num_batches_tracked = _factory.zeros((), _count_dtype())
-
-    def __call__(self, *args, **kwargs):
-        # As LazyModuleMixin.__call__, but the call after the class swap goes to
-        # Module.__call__ directly: the mixin's zero-argument super() fails once __class__ is
-        # cls_to_become (which does not derive from the mixin). Like torch, the first call
-        # swaps the class even when nothing needed inferring.
-        if self.has_uninitialized_params():
-            self.initialize_parameters(*args, **kwargs)
-        if self.cls_to_become is not None and not self.has_uninitialized_params():
-            self.__class__ = self.cls_to_become
-        return Module.__call__(self, *args, **kwargs)
 
     def has_uninitialized_params(self) -> bool:
         # Buffers are stored as plain arrays, so an unmaterialised one is recognised by

@@ -6,13 +6,14 @@ One shared ``_ConvNd`` base (torch's anatomy: the same attributes, parameter lay
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 
 from .. import functional as F
 from .. import init
-from ..functional.conv import int_tuple
+from ..functional._utils import int_tuple
 from ..parameter import Parameter, UninitializedParameter
 from . import _factory
 from ._factory import factory_dtype, place
@@ -43,7 +44,7 @@ class _ConvNd(Module):
     """
 
     _n: int = 0  # number of spatial dimensions, set by the subclasses
-    _fn: Any  # the functional kernel (a staticmethod), set by the subclasses
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  transposed, output_padding, groups, bias, padding_mode, device=None,
@@ -130,7 +131,7 @@ class _ConvNd(Module):
 
 
 class _ConvXd(_ConvNd):
-    """``Conv1d/2d/3d``'s shared constructor and forward; subclasses set ``_n`` and ``_fn``."""
+    """``Conv1d/2d/3d``'s shared constructor and forward; subclasses set ``_n`` and ``_kernel``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -145,7 +146,7 @@ class _ConvXd(_ConvNd):
                          False, (0,) * n, groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        fn = type(self)._fn
+        fn = type(self)._kernel
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -229,19 +230,19 @@ _EXAMPLES = {
 
 class Conv1d(_ConvXd):
     _n = 1
-    _fn = staticmethod(F.conv1d)
+    _kernel = staticmethod(F.conv1d)
     __doc__ = _CONV_DOC.format(n=1, **_EXAMPLES[1])
 
 
 class Conv2d(_ConvXd):
     _n = 2
-    _fn = staticmethod(F.conv2d)
+    _kernel = staticmethod(F.conv2d)
     __doc__ = _CONV_DOC.format(n=2, **_EXAMPLES[2])
 
 
 class Conv3d(_ConvXd):
     _n = 3
-    _fn = staticmethod(F.conv3d)
+    _kernel = staticmethod(F.conv3d)
     __doc__ = _CONV_DOC.format(n=3, **_EXAMPLES[3])
 
 
@@ -300,25 +301,25 @@ class _ConvTransposeNd(_ConvNd):
         n = self._n
         output_padding = self._output_padding(input, output_size, self.stride, self.padding,
                                               self.kernel_size, n, self.dilation)
-        return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding,
+        return type(self)._kernel(input, self.weight, self.bias, self.stride, self.padding,
                               output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     _n = 1
-    _fn = staticmethod(F.conv_transpose1d)
+    _kernel = staticmethod(F.conv_transpose1d)
     __doc__ = _CONV_T_DOC.format(n=1, **_EXAMPLES[1])
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     _n = 2
-    _fn = staticmethod(F.conv_transpose2d)
+    _kernel = staticmethod(F.conv_transpose2d)
     __doc__ = _CONV_T_DOC.format(n=2, **_EXAMPLES[2])
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     _n = 3
-    _fn = staticmethod(F.conv_transpose3d)
+    _kernel = staticmethod(F.conv_transpose3d)
     __doc__ = _CONV_T_DOC.format(n=3, **_EXAMPLES[3])
 
 
@@ -347,15 +348,6 @@ class _LazyConvXdMixin(LazyModuleMixin, _LazyConvBase):
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
-
-    def __call__(self, *args, **kwargs):
-        # Initialise, become the non-lazy class, then call. (Module.__call__ is named directly:
-        # after the class switch, ``super()`` inside LazyModuleMixin no longer resolves.)
-        if self.has_uninitialized_params():
-            self.initialize_parameters(*args, **kwargs)
-            if self.cls_to_become is not None and not self.has_uninitialized_params():
-                self.__class__ = self.cls_to_become
-        return Module.__call__(self, *args, **kwargs)
 
     def _get_in_channels(self, input) -> int:
         n = self._n

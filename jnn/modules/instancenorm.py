@@ -54,7 +54,7 @@ class _InstanceNorm(_NormBase):
             x = x[None]
         use_input_stats = self.training or not self.track_running_stats
         momentum = self.momentum if self.momentum is not None else 0.0
-        out, new_mean, new_var = _norm._instance_norm(
+        out, new_mean, new_var = _norm.instance_norm_core(
             x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
             momentum, self.eps, fn=type(self).__name__)
         if use_input_stats and self.running_mean is not None:

@@ -1,7 +1,7 @@
 """``LazyModuleMixin``: layers whose parameter shapes are inferred from the first input."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..parameter import UninitializedBuffer, UninitializedParameter
 from .module import Module
@@ -31,15 +31,17 @@ class LazyModuleMixin(_MixinBase):
         return any(isinstance(p, UninitializedParameter) for p in params) or \
             any(isinstance(b, UninitializedBuffer) for b in buffers)
 
-    def initialize_parameters(self, *args, **kwargs) -> None:
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define initialize_parameters")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # torch's _infer_parameters: the first call infers the shapes, then the module becomes
+        # cls_to_become (also when a loaded state_dict already fixed every shape).
         if self.has_uninitialized_params():
             self.initialize_parameters(*args, **kwargs)
-            if self.cls_to_become is not None and not self.has_uninitialized_params():
-                self.__class__ = self.cls_to_become
-        # Not super(): after the class swap, self is no longer an instance of the mixin.
+        if self.cls_to_become is not None and not self.has_uninitialized_params():
+            self.__class__ = self.cls_to_become
+        # The layer's own Module.__call__, named directly: this mixin is not a Module.
         return Module.__call__(self, *args, **kwargs)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):

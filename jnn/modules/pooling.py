@@ -6,9 +6,18 @@ prints torch's text.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+
 from .. import functional as F
-from ..functional._utils import as_array
+from ..functional._utils import as_array, float_tuple, int_tuple
 from .module import Module
+
+# A size argument: an int or one int per spatial dimension (adaptive sizes may hold None).
+_Size = int | Sequence[int]
+_OptSize = int | None | Sequence[int | None]
 
 __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
@@ -19,13 +28,6 @@ __all__ = [
     "FractionalMaxPool2d", "FractionalMaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
 ]
-
-
-def _ntuple(value, n):
-    if isinstance(value, (list, tuple)):
-        value = tuple(value)
-        return value * n if len(value) == 1 and n > 1 else value
-    return (value,) * n
 
 
 # -- max pooling --------------------------------------------------------------------------------
@@ -43,9 +45,11 @@ class _MaxPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 dilation: _Size = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if (stride is not None) else kernel_size
@@ -54,8 +58,8 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def forward(self, input):
-        fn = getattr(F, f"max_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
         return fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
                   ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -75,6 +79,7 @@ class MaxPool1d(_MaxPoolNd):
         (20, 16, 24)
     """
     _n = 1
+    _kernel = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -88,6 +93,7 @@ class MaxPool2d(_MaxPoolNd):
         (1, 64, 56, 56)
     """
     _n = 2
+    _kernel = staticmethod(F.max_pool2d)
 
 
 class MaxPool3d(_MaxPoolNd):
@@ -101,6 +107,7 @@ class MaxPool3d(_MaxPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.max_pool3d)
 
 
 # -- average pooling ----------------------------------------------------------------------------
@@ -118,14 +125,18 @@ class _AvgPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__()
         if self._n == 1:  # torch normalises AvgPool1d's arguments to 1-tuples
-            self.kernel_size = _ntuple(kernel_size, 1)
-            self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-            self.padding = _ntuple(padding, 1)
+            name = type(self).__name__
+            self.kernel_size: _Size = int_tuple(kernel_size, 1, name, "kernel_size", 1)
+            self.stride: _Size = int_tuple(stride if stride is not None else kernel_size, 1, name,
+                                    "stride", 1)
+            self.padding: _Size = int_tuple(padding, 1, name, "padding", 0)
         else:
             self.kernel_size = kernel_size
             self.stride = stride if (stride is not None) else kernel_size
@@ -134,11 +145,11 @@ class _AvgPoolNd(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input):
-        if self._n == 1:
-            return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
-                                self.ceil_mode, self.count_include_pad)
-        fn = getattr(F, f"avg_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
+        if self._n == 1:  # avg_pool1d takes no divisor_override
+            return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                      self.count_include_pad)
         return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                   self.count_include_pad, self.divisor_override)
 
@@ -157,9 +168,10 @@ class AvgPool1d(_AvgPoolNd):
         (1, 1, 3)
     """
     _n = 1
+    _kernel = staticmethod(F.avg_pool1d)
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
@@ -174,6 +186,7 @@ class AvgPool2d(_AvgPoolNd):
         (1, 1, 100, 100)
     """
     _n = 2
+    _kernel = staticmethod(F.avg_pool2d)
 
 
 class AvgPool3d(_AvgPoolNd):
@@ -187,6 +200,7 @@ class AvgPool3d(_AvgPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.avg_pool3d)
 
 
 # -- power-average pooling ----------------------------------------------------------------------
@@ -202,16 +216,18 @@ class _LPPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+    def __init__(self, norm_type: float, kernel_size: _Size, stride: _Size | None = None,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
         self.ceil_mode = ceil_mode
 
-    def forward(self, input):
-        fn = getattr(F, f"lp_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
         return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self) -> str:
@@ -230,6 +246,7 @@ class LPPool1d(_LPPoolNd):
         (20, 16, 24)
     """
     _n = 1
+    _kernel = staticmethod(F.lp_pool1d)
 
 
 class LPPool2d(_LPPoolNd):
@@ -243,6 +260,7 @@ class LPPool2d(_LPPoolNd):
         (1, 16, 24, 15)
     """
     _n = 2
+    _kernel = staticmethod(F.lp_pool2d)
 
 
 class LPPool3d(_LPPoolNd):
@@ -256,6 +274,7 @@ class LPPool3d(_LPPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.lp_pool3d)
 
 
 # -- adaptive pooling ---------------------------------------------------------------------------
@@ -269,14 +288,15 @@ class _AdaptiveMaxPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(self, output_size: _OptSize, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input):
-        fn = getattr(F, f"adaptive_max_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
         return fn(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -294,6 +314,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
         (1, 64, 5)
     """
     _n = 1
+    _kernel = staticmethod(F.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -307,6 +328,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
         (1, 64, 5, 9)
     """
     _n = 2
+    _kernel = staticmethod(F.adaptive_max_pool2d)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
@@ -320,6 +342,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
         (1, 2, 2, 2, 2)
     """
     _n = 3
+    _kernel = staticmethod(F.adaptive_max_pool3d)
 
 
 class _AdaptiveAvgPoolNd(Module):
@@ -330,13 +353,14 @@ class _AdaptiveAvgPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: _OptSize) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
-        fn = getattr(F, f"adaptive_avg_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
         return fn(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -354,6 +378,7 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
         (1, 64, 5)
     """
     _n = 1
+    _kernel = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
@@ -367,6 +392,7 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
         (2, 512, 1, 1)
     """
     _n = 2
+    _kernel = staticmethod(F.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
@@ -380,6 +406,7 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
         (1, 64, 5, 7, 9)
     """
     _n = 3
+    _kernel = staticmethod(F.adaptive_avg_pool3d)
 
 
 # -- fractional max pooling ---------------------------------------------------------------------
@@ -400,18 +427,22 @@ class _FractionalMaxPoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
-                 _random_samples=None):
+    def __init__(self, kernel_size: _Size, output_size: _Size | None = None,
+                 output_ratio: float | Sequence[float] | None = None,
+                 return_indices: bool = False, _random_samples: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
         n = self._n
-        self.kernel_size = _ntuple(kernel_size, n)
+        self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
         self.return_indices = return_indices
         self.register_buffer("_random_samples",
                              None if _random_samples is None else as_array(_random_samples))
-        self.output_size = _ntuple(output_size, n) if output_size is not None else None
-        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        self.output_size = (int_tuple(output_size, n, name, "output_size", 1)
+                            if output_size is not None else None)
+        self.output_ratio = (float_tuple(output_ratio, n, name, "output_ratio")
+                             if output_ratio is not None else None)
         if output_size is None and output_ratio is None:
             raise ValueError(f"{name} requires specifying either an output size, or a pooling "
                              f"ratio")
@@ -421,8 +452,8 @@ class _FractionalMaxPoolNd(Module):
             if not all(0 < r < 1 for r in self.output_ratio):
                 raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
-    def forward(self, input):
-        fn = getattr(F, f"fractional_max_pool{self._n}d")
+    def forward(self, input: jax.Array) -> Any:
+        fn = type(self)._kernel
         return fn(input, self.kernel_size, self.output_size, self.output_ratio,
                   self.return_indices, _random_samples=self._random_samples)
 
@@ -438,6 +469,7 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
         (2, 4, 13, 12)
     """
     _n = 2
+    _kernel = staticmethod(F.fractional_max_pool2d)
 
 
 class FractionalMaxPool3d(_FractionalMaxPoolNd):
@@ -451,6 +483,7 @@ class FractionalMaxPool3d(_FractionalMaxPoolNd):
         (1, 2, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.fractional_max_pool3d)
 
 
 # -- unpooling ----------------------------------------------------------------------------------
@@ -466,16 +499,20 @@ class _MaxUnpoolNd(Module):
     """
 
     _n = 0
+    _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None,
+                 padding: _Size = 0) -> None:
         super().__init__()
-        n = self._n
-        self.kernel_size = _ntuple(kernel_size, n)
-        self.stride = _ntuple(stride if (stride is not None) else kernel_size, n)
-        self.padding = _ntuple(padding, n)
+        n, name = self._n, type(self).__name__
+        self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
+        self.stride = int_tuple(stride if (stride is not None) else kernel_size, n, name,
+                                "stride", 1)
+        self.padding = int_tuple(padding, n, name, "padding", 0)
 
-    def forward(self, input, indices, output_size=None):
-        fn = getattr(F, f"max_unpool{self._n}d")
+    def forward(self, input: jax.Array, indices: jax.Array,
+                output_size: Sequence[int] | None = None) -> jax.Array:
+        fn = type(self)._kernel
         return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
@@ -494,6 +531,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
         (1, 1, 8)
     """
     _n = 1
+    _kernel = staticmethod(F.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -508,6 +546,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
         (1, 1, 4, 4)
     """
     _n = 2
+    _kernel = staticmethod(F.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
@@ -522,3 +561,4 @@ class MaxUnpool3d(_MaxUnpoolNd):
         (1, 1, 4, 4, 4)
     """
     _n = 3
+    _kernel = staticmethod(F.max_unpool3d)

@@ -18,14 +18,10 @@ import jax.numpy as jnp
 from .. import functional as F
 from .. import init
 from ..functional._utils import as_array
+from ..functional.packed import lengths_from_batch_sizes, packed_to_padded, padded_to_packed
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
-from ..utils.rnn import (
-    PackedSequence,
-    _lengths_from_batch_sizes,
-    _packed_to_padded,
-    _padded_to_packed,
-)
+from ..utils.rnn import PackedSequence
 from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
@@ -260,13 +256,13 @@ class RNNBase(Module):
             data = as_array(data)
             hx = self.permute_hidden(hx, sorted_indices)
             self.check_forward_args(data, hx, batch_sizes)
-            padded = _packed_to_padded(data, batch_sizes)
-            lengths = _lengths_from_batch_sizes(batch_sizes)
+            padded = packed_to_padded(data, batch_sizes)
+            lengths = lengths_from_batch_sizes(batch_sizes)
             out, hidden = rnn_layers(self.mode, padded, hx, self._weights(),
                                      num_layers=self.num_layers, bidirectional=self.bidirectional,
                                      dropout=self.dropout, training=self.training,
                                      lengths=lengths)
-            packed = PackedSequence(_padded_to_packed(out, batch_sizes), batch_sizes,
+            packed = PackedSequence(padded_to_packed(out, batch_sizes), batch_sizes,
                                     sorted_indices, unsorted_indices)
             return packed, self.permute_hidden(hidden, unsorted_indices)
 

@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from ..functional.distance import vector_norm
 from ..parameter import Parameter, is_array
 from ..transforms import Grads
 
@@ -67,22 +68,11 @@ def _as_param_list(parameters, what: str) -> list:
 
 
 def _vector_norm(x, p: float):
-    """``torch.linalg.vector_norm(x, p)`` over all elements."""
+    """``torch.linalg.vector_norm(x, p)`` over all elements (0 for an empty array)."""
     x = jnp.asarray(x)
     if x.size == 0:
         return jnp.zeros((), x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.float32)
-    a = jnp.abs(x.reshape(-1))
-    if p == float("inf"):
-        return jnp.max(a)
-    if p == float("-inf"):
-        return jnp.min(a)
-    if p == 0:
-        return jnp.sum(a != 0).astype(a.dtype)
-    if p == 1:
-        return jnp.sum(a)
-    if p == 2:
-        return jnp.sqrt(jnp.sum(a * a))
-    return jnp.sum(a ** p) ** (1.0 / p)
+    return vector_norm(x.reshape(-1), p, axis=0)
 
 
 def _check_finite(total_norm, norm_type: float) -> None:

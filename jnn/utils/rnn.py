@@ -29,6 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..functional.packed import lengths_from_batch_sizes, packed_to_padded, padded_to_packed
+
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence",
            "pad_sequence", "unpad_sequence", "pack_sequence", "unpack_sequence"]
 
@@ -177,51 +179,6 @@ def _unflatten_packed(aux, children):
 jax.tree_util.register_pytree_node(PackedSequence, _flatten_packed, _unflatten_packed)
 
 
-# -- index plans (host side) -------------------------------------------------------------------
-
-def _lengths_from_batch_sizes(batch_sizes: np.ndarray) -> np.ndarray:
-    """Per-sequence lengths in sorted order: ``len[b] = #{t : batch_sizes[t] > b}``."""
-    batch_sizes = np.asarray(batch_sizes, np.int64)
-    b = int(batch_sizes[0]) if batch_sizes.size else 0
-    return (batch_sizes[None, :] > np.arange(b)[:, None]).sum(1).astype(np.int64)
-
-
-def _padded_gather_index(batch_sizes: np.ndarray) -> np.ndarray:
-    """``(T, B)`` indices into ``data`` (``sum`` = a padding row) that build the padded batch."""
-    batch_sizes = np.asarray(batch_sizes, np.int64)
-    total = int(batch_sizes.sum())
-    t_len, b = batch_sizes.size, int(batch_sizes[0]) if batch_sizes.size else 0
-    offsets = np.concatenate([[0], np.cumsum(batch_sizes)[:-1]]).astype(np.int64)
-    cols = np.arange(b, dtype=np.int64)
-    idx = offsets[:, None] + cols[None, :]
-    return np.where(cols[None, :] < batch_sizes[:, None], idx, total).reshape(t_len, b)
-
-
-def _packed_flat_index(batch_sizes: np.ndarray) -> np.ndarray:
-    """Indices into a ``(T * B, ...)`` flattened time-major padded batch, in packed order."""
-    batch_sizes = np.asarray(batch_sizes, np.int64)
-    b = int(batch_sizes[0]) if batch_sizes.size else 0
-    return np.concatenate([t * b + np.arange(n, dtype=np.int64)
-                           for t, n in enumerate(batch_sizes)]) if batch_sizes.size else \
-        np.zeros((0,), np.int64)
-
-
-def _packed_to_padded(data, batch_sizes, padding_value=0.0):
-    """Time-major ``(T, B, *)`` padded batch (sorted order) from packed ``data``."""
-    data = jnp.asarray(data)
-    idx = _padded_gather_index(batch_sizes)
-    pad_row = jnp.full((1,) + data.shape[1:], padding_value, data.dtype)
-    return jnp.concatenate([data, pad_row], 0)[idx]
-
-
-def _padded_to_packed(padded, batch_sizes):
-    """Packed ``data`` from a time-major ``(T, B, *)`` padded batch (sorted order)."""
-    padded = jnp.asarray(padded)
-    t_len, b = padded.shape[:2]
-    flat = padded.reshape((t_len * b,) + padded.shape[2:])
-    return flat[_packed_flat_index(batch_sizes)]
-
-
 # -- public API -------------------------------------------------------------------------------
 
 def pack_padded_sequence(input: Any, lengths: Any, batch_first: bool = False,
@@ -281,7 +238,7 @@ def pack_padded_sequence(input: Any, lengths: Any, batch_first: bool = False,
                          f"{t_len}, got max length {int(lengths.max())}")
     max_len = int(lengths.max()) if b else 0
     batch_sizes = (lengths[None, :] > np.arange(max_len)[:, None]).sum(1).astype(np.int64)
-    data = _padded_to_packed(x[:max_len], batch_sizes)
+    data = padded_to_packed(x[:max_len], batch_sizes)
     return PackedSequence(data, batch_sizes, sorted_indices, None)
 
 
@@ -318,12 +275,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
             raise ValueError("Expected total_length to be at least the length of the longest "
                              f"sequence in input, but got total_length={total_length} and max "
                              f"sequence length being {max_len}")
-    padded = _packed_to_padded(sequence.data, batch_sizes, padding_value)
+    padded = packed_to_padded(sequence.data, batch_sizes, padding_value)
     if total_length is not None and total_length > max_len:
         extra = jnp.full((total_length - max_len,) + padded.shape[1:], padding_value,
                          padded.dtype)
         padded = jnp.concatenate([padded, extra], 0)
-    lengths = _lengths_from_batch_sizes(batch_sizes)
+    lengths = lengths_from_batch_sizes(batch_sizes)
     if sequence.unsorted_indices is not None:
         padded = padded[:, sequence.unsorted_indices]
         lengths = lengths[sequence.unsorted_indices]

@@ -41,6 +41,8 @@ FUNCTION_CASES = [
     FunctionCase("pairwise_distance", _two((4, 5), (4, 5), p=0.5), desc="p0.5"),
     FunctionCase("pairwise_distance", _two((4, 5), (4, 5), p=0), desc="p0"),
     FunctionCase("pairwise_distance", _two((4, 5), (4, 5), p=math.inf), desc="inf"),
+    FunctionCase("pairwise_distance", _two((4, 5), (4, 5), p=-1.5), desc="negative_p"),
+    FunctionCase("pairwise_distance", _two((4, 5), (4, 5), p=-math.inf), desc="minus_inf"),
     FunctionCase("pairwise_distance", _two((5,), (5,), p=3.0), desc="1d"),
     FunctionCase("pairwise_distance", _two((2, 3, 5), (5,)), desc="broadcast_3d"),
     FunctionCase("pairwise_distance", _two((), ()), desc="scalar"),
@@ -70,8 +72,10 @@ FUNCTION_CASES = [
 ERROR_CASES = [
     ErrorCase("pairwise_distance", lambda: F.pairwise_distance(jnp.ones((3, 4)), jnp.ones((2, 4))),
               ValueError, r"x1 shape \(3, 4\) and x2 shape \(2, 4\) cannot be broadcast"),
-    ErrorCase("pairwise_distance", lambda: F.pairwise_distance(jnp.ones(3), jnp.ones(3), p=-1),
-              ValueError, r"non-negative"),
+    ErrorCase("pairwise_distance", lambda: F.pairwise_distance(jnp.ones(3), jnp.ones(3), p="2"),
+              TypeError, r"expected p to be a number, got str"),
+    # torch: "pdist only supports non-negative p values" (pairwise_distance takes any p)
+    ErrorCase("pdist", lambda: F.pdist(jnp.ones((3, 2)), p=-1), ValueError, r"non-negative"),
     ErrorCase("cosine_similarity", lambda: F.cosine_similarity(jnp.ones(5), jnp.ones(5)),
               ValueError, r"dim 1 is out of range"),
     ErrorCase("CosineSimilarity", lambda: nn.CosineSimilarity()(jnp.ones((2, 3)), jnp.ones((4, 3))),

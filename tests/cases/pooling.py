@@ -299,7 +299,7 @@ ERROR_CASES = [
               r"max_pool1d.*output size.*too small", desc="output_too_small"),
     ErrorCase("max_pool2d", lambda: F.max_pool2d(_x(1, 1, 6, 6), 0), ValueError,
               r"kernel_size to be positive, got \(0, 0\)", desc="zero_kernel"),
-    ErrorCase("max_pool3d", lambda: F.max_pool3d(_x(1, 1, 6, 6, 6), (2, 2)), TypeError,
+    ErrorCase("max_pool3d", lambda: F.max_pool3d(_x(1, 1, 6, 6, 6), (2, 2)), ValueError,
               r"kernel_size.*tuple of 3 ints.*\(2, 2\)", desc="kernel_len"),
     ErrorCase("avg_pool2d", lambda: F.avg_pool2d(_x(1, 1, 6, 6), 2, 2, 2), ValueError,
               r"avg_pool2d: pad should be at most half of kernel size", desc="pad_too_big"),
