@@ -3,6 +3,7 @@ batch composition without shuffling, ``drop_last``, ``len``, collation of dicts 
 nested samples, ``random_split`` lengths, ``Subset``/``ConcatDataset`` indexing, sampler
 lengths and ``DistributedSampler``'s shares; plus shuffle reproducibility under
 ``nn.manual_seed``, worker threads, device placement and sharding."""
+import os
 import collections
 
 import jax
@@ -299,5 +300,6 @@ def test_shard_splits_batches_over_the_pmap_mesh_and_pmap_takes_them():
 def test_tqdm_wraps_a_loader():
     from tqdm import tqdm  # a test-extra dependency: a missing one fails
     loader = jud.DataLoader(jud.TensorDataset(X), batch_size=3)
-    bar = tqdm(loader, disable=False, file=open("/dev/null", "w"))
-    assert bar.total == 4 and sum(1 for _ in bar) == 4
+    with open(os.devnull, "w") as sink:
+        bar = tqdm(loader, disable=False, file=sink)
+        assert bar.total == 4 and sum(1 for _ in bar) == 4

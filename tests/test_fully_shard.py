@@ -1,15 +1,13 @@
 """``nn.fully_shard`` on 8 simulated CPU devices (see conftest.py): a sharded run trains exactly
 as one device does, holds 1/8 of the state per device, and checkpoints as full arrays."""
-import os
-import socket
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 import torch
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from helpers.processes import run_workers
 
 import jnn as nn
 from jnn import optim
@@ -229,31 +227,11 @@ def test_bad_mesh_and_batch_raise():
         shard_batch(np.zeros((12, 3)), _mesh())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
 
 def test_two_processes_match_one(tmp_path):
     """2 processes x 4 CPU devices (gloo collectives), each passing its half of the batch,
     train as one process on the whole batch; state_dict gathers across processes."""
-    worker = os.path.join(os.path.dirname(__file__), "helpers", "fsdp_worker.py")
-    port = str(_free_port())
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    procs = [subprocess.Popen([sys.executable, worker, str(i), port, str(tmp_path / f"{i}.npz")],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for i in range(2)]
-    outputs = []
-    try:
-        for p in procs:
-            out, _ = p.communicate(timeout=240)
-            outputs.append(out.decode(errors="replace"))
-    finally:
-        for p in procs:
-            p.kill()
-    for p, out in zip(procs, outputs):
-        assert p.returncode == 0, out[-3000:]
+    run_workers("fsdp_worker.py", tmp_path)
 
     x, y = make_data()
     model = make_model()

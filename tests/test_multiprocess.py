@@ -1,11 +1,9 @@
 """nn.pmap across 2 processes x 4 CPU devices (JAX's multi-process runtime on localhost)
 gives the same parameters as one process training on the whole batch."""
-import os
-import socket
-import subprocess
-import sys
 
 import numpy as np
+
+from helpers.processes import run_workers
 
 import jnn as nn
 from jnn import optim
@@ -31,29 +29,9 @@ def train_step(model, opt, x, y):
     return loss
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
 
 def test_two_processes_match_one(tmp_path):
-    worker = os.path.join(os.path.dirname(__file__), "helpers", "multiprocess_worker.py")
-    port = str(_free_port())
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS",)}
-    procs = [subprocess.Popen([sys.executable, worker, str(i), port, str(tmp_path / f"{i}.npz")],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for i in range(2)]
-    outputs = []
-    try:
-        for p in procs:
-            out, _ = p.communicate(timeout=240)
-            outputs.append(out.decode(errors="replace"))
-    finally:
-        for p in procs:
-            p.kill()
-    for p, out in zip(procs, outputs):
-        assert p.returncode == 0, out[-3000:]
+    run_workers("multiprocess_worker.py", tmp_path)
 
     model, opt = make_model()
     x, y = make_data()

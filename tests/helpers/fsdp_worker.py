@@ -7,15 +7,11 @@ of the global batch, trains 3 steps, and writes its losses and the (gathered) st
 import os
 import sys
 
-process_id, port, out_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
-os.environ["JAX_PLATFORMS"] = "cpu"
+from processes import join  # tests/helpers, beside this script
+
+process_id, out_file = join()
 
 import jax  # noqa: E402
-
-jax.config.update("jax_cpu_collectives_implementation", "gloo")
-jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2,
-                           process_id=process_id, initialization_timeout=60)
 
 import numpy as np  # noqa: E402
 
