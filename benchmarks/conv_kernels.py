@@ -19,8 +19,9 @@ import functools
 import os
 import time
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-                           " intra_op_parallelism_threads=1")
+from cpu_threads import limit_threads
+
+limit_threads(1)
 
 import jax
 import jax.numpy as jnp

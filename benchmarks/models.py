@@ -46,10 +46,9 @@ def _threads_from_argv() -> int:
 
 if __name__ == "__main__":
     # XLA reads its flags once, when the CPU backend starts: set them before jax is imported.
-    if _threads_from_argv() == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                                   " --xla_cpu_multi_thread_eigen=false"
-                                   " intra_op_parallelism_threads=1")
+    from cpu_threads import limit_threads
+
+    limit_threads(_threads_from_argv())
 
 import numpy as np
 

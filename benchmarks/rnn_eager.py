@@ -31,17 +31,16 @@ import time
 
 
 def _thread_env(threads: int) -> dict:
-    env = dict(os.environ, BENCH_THREADS=str(threads))
-    if threads == 1:
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                            " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-    return env
+    # The parent has limited its CPUs (cpu_threads.limit_threads); children inherit that.
+    return dict(os.environ, BENCH_THREADS=str(threads))
 
 
 if __name__ == "__main__" and "--child" not in sys.argv:
-    # XLA reads its flags once, at backend start: set them before jax is imported.
-    _threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
-    os.environ.update(_thread_env(_threads))
+    # XLA sizes its thread pool once, at backend start: limit the CPUs before jax is imported.
+    from cpu_threads import limit_threads
+
+    limit_threads(int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv
+                  else 1)
 
 import numpy as np  # noqa: E402
 
