@@ -216,7 +216,8 @@ def orthogonal_(tensor: Any, gain: float = 1.0, generator: Generator | None = No
     if rows < cols:
         flat = flat.T
     q, r = jnp.linalg.qr(flat)
-    q = q * jnp.sign(jnp.diagonal(r))  # make the decomposition unique (uniform over O(n))
+    # Signs of R's diagonal make the decomposition unique (uniform over O(n)).
+    q = q * jnp.sign(jnp.diagonal(r))[None, :]
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(shape).astype(dtype))

@@ -182,6 +182,7 @@ def test_parameter_outputs_and_direct_parameter_args():
     np.testing.assert_array_equal(p.data, jnp.full(3, 2.0))
 
 
+@pytest.mark.implicit_broadcasting  # user code / reference: x @ W + b
 def test_value_and_grad_skips_frozen_and_matches_jax():
     model = _mlp()
     model[0].requires_grad_(False)

@@ -19,6 +19,9 @@ import jnn as nn
 import jnn.functional as F
 from jnn import optim
 
+# The random programs' model is user code, written as torch users write it (``h * scale``).
+pytestmark = pytest.mark.implicit_broadcasting
+
 SEEDS = range(200)
 STEPS = 4
 TOL = dict(rtol=1e-12, atol=1e-12)

@@ -18,6 +18,9 @@ import jnn.functional as F
 from jnn import optim
 from jnn.random import RandomStreamError
 
+# The models here are user code, written as torch users write it (``h * scale + b``).
+pytestmark = pytest.mark.implicit_broadcasting
+
 TOL = dict(rtol=1e-12, atol=1e-12)
 
 

@@ -309,6 +309,7 @@ def test_param_groups_different_lr(name, kw):
     assert step.trace_count == 1
 
 
+@pytest.mark.implicit_broadcasting  # user code / reference: x @ W + b
 def test_seed_section_4_5_param_groups_and_manual_decay():
     # The perceptron of the seed: parameters named .W and .b, two groups, then a manual decay.
     class Linear(nn.Module):

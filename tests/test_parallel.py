@@ -151,6 +151,7 @@ def test_sync_batchnorm_under_pmap_equals_batchnorm_on_the_whole_batch():
                                atol=1e-6)
 
 
+@pytest.mark.implicit_broadcasting  # user code / reference: x @ W + b
 def test_plain_batchnorm_under_pmap_averages_running_stats():
     nn.manual_seed(0)
     model = _bn_net(nn.BatchNorm1d)

@@ -14,6 +14,9 @@ import pytest
 import jnn as nn
 from jnn import optim
 
+# The seed's programs, as torch users write them (``x @ W + b``).
+pytestmark = pytest.mark.implicit_broadcasting
+
 
 class Linear(nn.Module):
     def __init__(self, in_features, out_features):

@@ -199,3 +199,17 @@ def _sized(value: Any, n: int, fn: str, name: str, one: str, many: str) -> tuple
         raise ValueError(f"{fn}: expected {name} to be {one} or a tuple of {n} {many}, got "
                          f"{value!r}")
     return items
+
+
+def promote_rank(a: jax.Array, ndim: int) -> jax.Array:
+    """``a`` with leading size-1 axes up to rank ``ndim``: numpy's broadcast alignment, explicit.
+
+    torch broadcasts operands of different ranks implicitly (a ``(C,)`` norm weight against an
+    ``(N, L, C)`` activation, a ``(L, S)`` mask against ``(N, H, L, S)`` scores). JAX does too,
+    unless ``jax_numpy_rank_promotion`` is ``"raise"``, which JAX users may set to catch
+    broadcasting mistakes in their own code. Kernels align ranks through this helper so they
+    run under either setting. Arrays of rank ``ndim`` or more pass through unchanged.
+    """
+    if a.ndim >= ndim:
+        return a
+    return a.reshape((1,) * (ndim - a.ndim) + a.shape)

@@ -22,7 +22,8 @@ import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
-from ._utils import as_array, check_operands
+from ._utils import as_array, check_operands, promote_rank
+from .linear import affine
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -74,7 +75,7 @@ def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
     """
     scores = jnp.einsum("...le,...se->...ls", q, k) * jnp.asarray(scale, q.dtype)
     if bias is not None:
-        scores = scores + bias
+        scores = scores + promote_rank(bias, scores.ndim)
     weights = _safe_softmax(scores) if safe else jax.nn.softmax(scores, axis=-1)
     if dropout_p > 0:
         weights = _dropout(weights, dropout_p, key)
@@ -237,14 +238,6 @@ def _check_features(fn, key, value, kdim, vdim):
                                   f"({name[0]}dim), got shape {_shape(x)}")
 
 
-def _proj(x, w, b):
-    lead = x.shape[:-1]
-    out = jax.lax.dot_general(x.reshape(-1, x.shape[-1]), w, (((1,), (1,)), ((), ())))
-    out = out.reshape(*lead, w.shape[0])
-    return out if b is None else out + b
-
-
-@autocast_op("multi_head_attention_forward")
 def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int,
                                  in_proj_weight, in_proj_bias, bias_k, bias_v,
                                  add_zero_attn: bool, dropout_p: float, out_proj_weight,
@@ -360,15 +353,15 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
                                   f"{(3 * embed_dim, embed_dim)}, got {_shape(w)}")
         _check_features(fn, key, value, embed_dim, embed_dim)
         if same_kv and same_qk:
-            q, k, v = jnp.split(_proj(query, w, b), 3, axis=-1)
+            q, k, v = jnp.split(affine(query, w, b), 3, axis=-1)
         elif same_kv:
-            q = _proj(query, w[:embed_dim], None if b is None else b[:embed_dim])
-            k, v = jnp.split(_proj(key, w[embed_dim:], None if b is None else b[embed_dim:]), 2,
+            q = affine(query, w[:embed_dim], None if b is None else b[:embed_dim])
+            k, v = jnp.split(affine(key, w[embed_dim:], None if b is None else b[embed_dim:]), 2,
                              axis=-1)
         else:
             bq, bk, bv = (None, None, None) if b is None else jnp.split(b, 3)
             wq, wk, wv = jnp.split(w, 3)
-            q, k, v = _proj(query, wq, bq), _proj(key, wk, bk), _proj(value, wv, bv)
+            q, k, v = affine(query, wq, bq), affine(key, wk, bk), affine(value, wv, bv)
     else:
         for name, w_ in (("q_proj_weight", q_proj_weight), ("k_proj_weight", k_proj_weight),
                          ("v_proj_weight", v_proj_weight)):
@@ -378,9 +371,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
         _check_features(fn, key, value, jnp.shape(k_proj_weight)[-1],
                         jnp.shape(v_proj_weight)[-1])
         bq, bk, bv = (None, None, None) if b is None else jnp.split(b, 3)
-        q = _proj(query, as_array(q_proj_weight), bq)
-        k = _proj(key, as_array(k_proj_weight), bk)
-        v = _proj(value, as_array(v_proj_weight), bv)
+        q = affine(query, as_array(q_proj_weight), bq)
+        k = affine(key, as_array(k_proj_weight), bk)
+        v = affine(value, as_array(v_proj_weight), bv)
 
     if attn_mask is not None:
         if attn_mask.ndim == 2:
@@ -451,7 +444,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     scale = math.sqrt(1.0 / float(head_dim))
     out, weights = _attend(q, k, v, bias, scale, dropout_p, rkey, safe=not need_weights)
     out = jnp.transpose(out, (2, 0, 1, 3)).reshape(tgt_len, bsz, embed_dim)
-    out = _proj(out, as_array(out_proj_weight),
+    out = affine(out, as_array(out_proj_weight),
                 None if out_proj_bias is None else as_array(out_proj_bias))
     if not need_weights:
         return (out if is_batched else out[:, 0]), None

@@ -43,21 +43,33 @@ def linear(input, weight, bias=None) -> jax.Array:
     if x.ndim == 0 or x.shape[-1] != in_features:
         raise ValueError(f"linear: expected input with last dimension {in_features} "
                          f"(in_features), got shape {tuple(x.shape)}")
-    if w.ndim == 1:
-        out = x @ w
-    elif x.ndim <= 2:
-        out = jax.lax.dot_general(x, w, (((x.ndim - 1,), (1,)), ((), ())))
-    else:
-        # Flatten the leading dimensions: the 2-D dot's weight gradient is much faster on CPU.
-        lead = x.shape[:-1]
-        out = jax.lax.dot_general(x.reshape(-1, in_features), w, (((1,), (1,)), ((), ())))
-        out = out.reshape(*lead, w.shape[0])
+    out = x @ w if w.ndim == 1 else affine(x, w)
     if b is not None:
         if b.shape != out.shape[-1:] and b.ndim != 0:
             raise ValueError(f"linear: expected bias of shape ({out.shape[-1]},), got shape "
                              f"{tuple(b.shape)}")
         out = out + jnp.broadcast_to(b, out.shape)
     return out
+
+
+def affine(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
+    """``x @ w.T + b`` over the last dimension, without checks: :func:`linear`'s arithmetic.
+
+    Shared with the kernels that project inside their own validated code (recurrent cells,
+    attention). The leading dimensions are flattened into one 2-D dot, whose weight gradient
+    XLA:CPU computes much faster than a batched dot's. ``b`` is ``(out_features,)``, a scalar or
+    ``None``; it is broadcast explicitly, so the kernels run under
+    ``jax_numpy_rank_promotion="raise"`` too.
+
+    Example:
+        >>> from jnn.functional.linear import affine
+        >>> affine(jnp.ones((2, 5, 3)), jnp.ones((4, 3)), jnp.zeros(4)).shape
+        (2, 5, 4)
+    """
+    lead = x.shape[:-1]
+    out = jax.lax.dot_general(x.reshape(-1, x.shape[-1]), w, (((1,), (1,)), ((), ())))
+    out = out.reshape(*lead, w.shape[0])
+    return out if b is None else out + jnp.broadcast_to(b, out.shape)
 
 
 @autocast_op("bilinear")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
-from ._utils import as_array, check_operands, float_input
+from ._utils import as_array, check_operands, float_input, promote_rank
 from .distance import pairwise_distance
 
 __all__ = [
@@ -527,7 +527,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     class_dim = 0 if x.ndim == 1 else 1
     C = x.shape[class_dim]
     w = _check_class_weight("cross_entropy", weight, C)
-    wb = None if w is None else w.reshape((C,) + (1,) * (x.ndim - class_dim - 1))
+    wb = None if w is None else w.reshape((1,) * class_dim + (C,) + (1,) * (x.ndim - class_dim - 1))
     logp = jax.nn.log_softmax(x, axis=class_dim)
 
     if t.shape == x.shape and _is_float(t):  # class probabilities (torch promotes the dtypes)
@@ -623,7 +623,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = _bce(x, t)
     if weight is not None:
         # torch multiplies in place: a weight of another dtype does not change the loss's.
-        loss = (loss * as_array(weight, "binary_cross_entropy", "weight")).astype(x.dtype)
+        w = as_array(weight, "binary_cross_entropy", "weight")
+        loss = (promote_rank(loss, w.ndim) * promote_rank(w, loss.ndim)).astype(x.dtype)
     return _reduce(loss, reduction)
 
 
@@ -661,11 +662,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     softplus_neg = jnp.log1p(jnp.exp(-jnp.abs(x))) + jnp.maximum(-x, 0)
     if pos_weight is not None:
         pw = as_array(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
-        softplus_neg = (((pw - 1) * t + 1) * softplus_neg).astype(x.dtype)
+        softplus_neg = (((promote_rank(pw, t.ndim) - 1) * promote_rank(t, pw.ndim) + 1)
+                        * softplus_neg).astype(x.dtype)
     loss = ((1 - t) * x).astype(t.dtype) + softplus_neg
     if weight is not None:
-        loss = loss.astype(t.dtype) * as_array(weight, "binary_cross_entropy_with_logits",
-                                               "weight")
+        w = as_array(weight, "binary_cross_entropy_with_logits", "weight")
+        loss = promote_rank(loss.astype(t.dtype), w.ndim) * promote_rank(w, loss.ndim)
     return _reduce(loss.astype(t.dtype), reduction)
 
 
@@ -697,7 +699,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     x, t = _broadcast_pair("multilabel_soft_margin_loss", x, t)
     loss = -(t * jax.nn.log_sigmoid(x) + (1 - t) * jax.nn.log_sigmoid(-x))
     if weight is not None:
-        loss = loss * as_array(weight)
+        w = as_array(weight)
+        loss = promote_rank(loss, w.ndim) * promote_rank(w, loss.ndim)
     loss = jnp.sum(loss, axis=-1) / x.shape[-1]
     return _reduce(loss, reduction)
 
@@ -757,7 +760,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         z = z * z
     if weight is not None:
         z = z * jnp.take(w, t2, mode="fill", fill_value=jnp.nan)[:, None]
-    z = jnp.where(jnp.arange(C) != t2[:, None], z, 0)
+    z = jnp.where(jnp.arange(C)[None, :] != t2[:, None], z, 0)
     if reduction == "mean":
         return jnp.mean(z)
     if reduction == "sum":
@@ -817,7 +820,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     valid = jnp.cumprod(t2 != -1, axis=1).astype(bool)                      # (N, C) over j
     tj = jnp.where(valid, t2, 0)
     u = jnp.take_along_axis(x2, tj, axis=1, mode="fill", fill_value=jnp.nan)  # x[n, t_j]
-    is_target = jnp.any((jnp.where(valid, t2, -1)[:, :, None] == jnp.arange(C)), axis=1)
+    is_target = jnp.any(jnp.where(valid, t2, -1)[:, :, None] == jnp.arange(C)[None, None, :],
+                        axis=1)
     z = jnp.maximum(1.0 - u[:, :, None] + x2[:, None, :], 0) / C            # (N, j, i)
     z = jnp.where(valid[:, :, None] & ~is_target[:, None, :], z, 0)
     out = jnp.sum(z, axis=(1, 2))

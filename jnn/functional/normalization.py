@@ -28,7 +28,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from ._eager import eager_jit
-from ._utils import as_array, check_operands, float_input
+from ._utils import as_array, check_operands, float_input, promote_rank
 from .distance import vector_norm
 
 __all__ = ["batch_norm", "batch_norm_with_update", "instance_norm", "layer_norm", "group_norm",
@@ -367,9 +367,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     var = jnp.mean(jnp.square(centered), axis=axes, keepdims=True)
     out = centered * jax.lax.rsqrt(var + jnp.asarray(eps, ct))
     if weight is not None:
-        out = out * weight.astype(ct)
+        out = out * promote_rank(weight.astype(ct), out.ndim)
     if bias is not None:
-        out = out + bias.astype(ct)
+        out = out + promote_rank(bias.astype(ct), out.ndim)
     return out.astype(x.dtype)
 
 
@@ -408,7 +408,7 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
     ms = jnp.mean(jnp.square(xc), axis=axes, keepdims=True)
     out = xc * jax.lax.rsqrt(ms + jnp.asarray(eps, ct))
     if weight is not None:
-        out = out * weight.astype(ct)
+        out = out * promote_rank(weight.astype(ct), out.ndim)
     return out.astype(x.dtype)
 
 

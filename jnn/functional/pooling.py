@@ -27,7 +27,7 @@ from jax import lax
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
-from ._utils import as_array, check_operands, float_tuple, int_tuple
+from ._utils import as_array, check_operands, float_tuple, int_tuple, promote_rank
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -400,7 +400,7 @@ def _avg_pool(fn, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
     for i in range(n):
         c = _avg_counts(spatial[i], k[i], s[i], p[i], out[i], count_include_pad)
         div = np.multiply.outer(div, c)
-    return x / jnp.asarray(div, x.dtype)
+    return x / promote_rank(jnp.asarray(div, x.dtype), x.ndim)
 
 
 _AVG_DOC = """{n}-D average pooling (``torch.nn.functional.avg_pool{n}d``).
@@ -564,7 +564,7 @@ def _adaptive_avg(fn, n, input, output_size):
     for i in range(n):
         start, end = _adaptive_windows(spatial[i], out[i])
         div = np.multiply.outer(div, end - start)
-    return x / jnp.asarray(div, x.dtype)
+    return x / promote_rank(jnp.asarray(div, x.dtype), x.ndim)
 
 
 def _adaptive_max_axis(x, axis, L, o):
@@ -749,7 +749,7 @@ def _fractional_starts(sample, L, out, k):
     if out > 1:
         alpha = (jnp.asarray(L - k, dt) / jnp.asarray(out - 1, dt))
         i = jnp.arange(out - 1, dtype=dt)
-        seq = (((i + sample[..., None]) * alpha).astype(jnp.int32)
+        seq = (((promote_rank(i, sample.ndim + 1) + sample[..., None]) * alpha).astype(jnp.int32)
                - (sample[..., None] * alpha).astype(jnp.int32))
         last = jnp.full(seq.shape[:-1] + (1,), L - k, jnp.int32)
         return jnp.concatenate([seq, last], axis=-1)

@@ -37,18 +37,11 @@ from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ._eager import eager_jit
 from ._utils import as_array
+from .linear import affine
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
 
 _CHUNKS = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _linear(x, w, b=None):
-    """``x @ w.T + b`` with leading dimensions flattened (the fast 2-D dot on CPU)."""
-    lead = x.shape[:-1]
-    out = jax.lax.dot_general(x.reshape(-1, x.shape[-1]), w, (((1,), (1,)), ((), ())))
-    out = out.reshape(*lead, w.shape[0])
-    return out if b is None else out + b
 
 
 def _check_cell(fn: str, chunks: int, input, hx, w_ih, w_hh, b_ih, b_hh):
@@ -106,7 +99,7 @@ def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """
     x, w_ih, w_hh = _check_cell("rnn_tanh_cell", 1, input, hx, w_ih, w_hh, b_ih, b_hh)
     h = as_array(hx)
-    return jnp.tanh(_linear(x, w_ih, _opt(b_ih)) + _linear(h, w_hh, _opt(b_hh)))
+    return jnp.tanh(affine(x, w_ih, _opt(b_ih)) + affine(h, w_hh, _opt(b_hh)))
 
 
 @autocast_op("rnn_relu_cell")
@@ -131,7 +124,7 @@ def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """
     x, w_ih, w_hh = _check_cell("rnn_relu_cell", 1, input, hx, w_ih, w_hh, b_ih, b_hh)
     h = as_array(hx)
-    return jax.nn.relu(_linear(x, w_ih, _opt(b_ih)) + _linear(h, w_hh, _opt(b_hh)))
+    return jax.nn.relu(affine(x, w_ih, _opt(b_ih)) + affine(h, w_hh, _opt(b_hh)))
 
 
 def _lstm_gates(gates, c):
@@ -176,7 +169,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
         raise TypeError("lstm_cell: expected hx to be a pair (h, c)")
     x, w_ih, w_hh = _check_cell("lstm_cell", 4, input, hx, w_ih, w_hh, b_ih, b_hh)
     h, c = as_array(hx[0]), as_array(hx[1])
-    gates = _linear(x, w_ih, _opt(b_ih)) + _linear(h, w_hh, _opt(b_hh))
+    gates = affine(x, w_ih, _opt(b_ih)) + affine(h, w_hh, _opt(b_hh))
     return _lstm_gates(gates, c)
 
 
@@ -206,7 +199,7 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
     """
     x, w_ih, w_hh = _check_cell("gru_cell", 3, input, hx, w_ih, w_hh, b_ih, b_hh)
     h = as_array(hx)
-    return _gru_gates(_linear(x, w_ih, _opt(b_ih)), _linear(h, w_hh, _opt(b_hh)), h)
+    return _gru_gates(affine(x, w_ih, _opt(b_ih)), affine(h, w_hh, _opt(b_hh)), h)
 
 
 # -- the multi-layer sequence loop ------------------------------------------------------------
@@ -227,7 +220,7 @@ def _over_time(hs, w):
     """
     t_len, num_dir, batch, k = hs.shape
     if num_dir == 1:
-        out = _linear(hs.reshape(t_len * batch, k), w[0])
+        out = affine(hs.reshape(t_len * batch, k), w[0])
         return out.reshape(t_len, 1, batch, w.shape[1])
     return jnp.einsum("tdbk,dgk->tdbg", hs, w)
 
@@ -415,7 +408,7 @@ def _layer_scan_jvp(mode, primals, tangents):
     u = _over_time(h_prev, dw_hh)
     if mode == "GRU":
         if b_hh is not None:
-            u = u + db_hh
+            u = u + db_hh[None]  # (D, 1, G) over time
     else:
         u = u + dxw
     v = _over_time(h_cell, dw_hr) if w_hr is not None else None
@@ -459,7 +452,7 @@ def _rnn_stack(x, h0_all, c0_all, weights, lengths, key, *, mode, num_layers, nu
             b_in = jnp.concatenate(b_parts, 0) if num_dir > 1 else b_parts[0]
         else:
             b_in = None
-        xw = _linear(x, w_ih, b_in).reshape(t_len, batch, num_dir, gate)
+        xw = affine(x, w_ih, b_in).reshape(t_len, batch, num_dir, gate)
         xw = _flip_reverse(jnp.swapaxes(xw, 1, 2), num_dir)  # (T, D, B, G)
         w_hh = jnp.stack([w[1] for w in ws], 0)
         b_hh = None

@@ -20,7 +20,7 @@ def functional_call(module, parameters_and_buffers, args: Any = None,
     Example:
         >>> model, x = nn.Linear(3, 2), jnp.ones((1, 3))
         >>> out = nn.utils.stateless.functional_call(model, {"weight": jnp.zeros((2, 3))}, (x,))
-        >>> bool(jnp.allclose(out, model.bias))
+        >>> bool(jnp.allclose(out[0], model.bias))
         True
     """
     warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 "
