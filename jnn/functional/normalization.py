@@ -103,6 +103,9 @@ def batch_norm_core(input, running_mean, running_var, weight=None, bias=None, tr
     (default :func:`moments`); ``momentum`` may be a traced scalar (cumulative averaging).
     """
     x = float_input(fn, input)
+    if x.ndim == 1 and x.size == 0:
+        # torch returns an empty 1-d input as it is, before reading a channel dimension.
+        return x, running_mean, running_var
     if x.ndim < 2:
         raise ValueError(f"{fn}: expected input with at least 2 dimensions (N, C, *), got shape "
                          f"{tuple(x.shape)}")

@@ -277,6 +277,10 @@ FUNCTION_CASES = [
                  nondiff=(1, 2), desc="eval-bare"),
     FunctionCase("batch_norm", _bn_inputs((4, 3, 5), True, dtype=np.float64, momentum=0.5),
                  nondiff=(1, 2), desc="train-f64"),
+    # torch returns an empty 1-d input unchanged (an op_db sample), running stats untouched.
+    FunctionCase("batch_norm", lambda rng: ((np.zeros((0,), np.float32), np.zeros(3, np.float32),
+                                             np.ones(3, np.float32)), dict(training=True)),
+                 nondiff=(1, 2), desc="empty-1d"),
     FunctionCase("batch_norm_with_update", _bn_inputs((6, 4), True, momentum=0.3),
                  nondiff=(1, 2), torch_fn=_torch_bn_update, jnn_fn=_jnn_bn_update,
                  desc="train"),
