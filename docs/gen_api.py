@@ -18,6 +18,7 @@ import inspect
 import pkgutil
 import sys
 import types
+import typing
 from pathlib import Path
 
 PACKAGE = "jnn"
@@ -108,7 +109,9 @@ def pages() -> dict:
         if aliases:
             lines += ["## Aliases", "", "| name | is |", "| --- | --- |"]
             for name, obj in aliases:
-                lines.append(f"| `{ns}.{name}` | `{_describe(obj)}` |")
+                # A union alias (jnn.types) has pipes of its own: escaped, not cell borders.
+                described = _describe(obj).replace("|", "\\|")
+                lines.append(f"| `{ns}.{name}` | `{described}` |")
             lines.append("")
         out[page_name(ns)] = ("\n".join(lines), [m.__name__ for _, m in submodules])
     # Links to the submodules that have pages of their own.
@@ -135,6 +138,8 @@ def _written_out(title: str, obj) -> list:
 
 
 def _describe(obj) -> str:
+    if typing.get_origin(obj) is not None:  # a type alias (int | tuple[int, int]): as written
+        return repr(obj)
     name = getattr(obj, "__name__", None)
     mod = getattr(obj, "__module__", None)
     if name and mod:
