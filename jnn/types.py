@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 
-
 class SupportsJaxArray(Protocol):
     """An object that converts itself to a ``jax.Array`` (``__jax_array__``): a
     :class:`jnn.Parameter` or ``Buffer`` box, for one."""
