@@ -109,9 +109,8 @@ def pages() -> dict:
         if aliases:
             lines += ["## Aliases", "", "| name | is |", "| --- | --- |"]
             for name, obj in aliases:
-                # A union alias (jnn.types) has pipes of its own: escaped, not cell borders.
-                described = _describe(obj).replace("|", "\\|")
-                lines.append(f"| `{ns}.{name}` | `{described}` |")
+                # (A union alias's pipes sit inside the code span: not cell borders.)
+                lines.append(f"| `{ns}.{name}` | `{_describe(obj)}` |")
             lines.append("")
         out[page_name(ns)] = ("\n".join(lines), [m.__name__ for _, m in submodules])
     # Links to the submodules that have pages of their own.

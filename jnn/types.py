@@ -6,8 +6,8 @@ aliases, for annotations only: nothing checks them at run time.
 
 Arrays:
     ``ArrayLike``: an array argument: a ``jax.Array``, a NumPy array or scalar, or a Python
-    scalar (``jax.typing.ArrayLike``), or an object with ``__jax_array__``
-    (``SupportsJaxArray``: a ``jnn.Parameter``). The functional kernels accept any of these.
+    scalar (``jax.typing.ArrayLike``), or an object with ``__jax_array__`` (a
+    ``jnn.Parameter`` box). The functional kernels accept any of these.
     ``Array``: what the kernels and layers return (``jax.Array``); also the array arguments of
     ``Module.forward``, as torch's ``forward(self, input: Tensor)``.
 
@@ -36,7 +36,7 @@ from typing import Any, Protocol, TypeAlias
 import jax
 
 __all__ = [
-    "ArrayLike", "Array", "SupportsJaxArray",
+    "ArrayLike", "Array",
     "size_1_t", "size_2_t", "size_3_t", "size_any_t",
     "size_1_opt_t", "size_2_opt_t", "size_3_opt_t", "size_any_opt_t", "shape_t",
     "ratio_2_t", "ratio_3_t", "ratio_any_t",
@@ -44,14 +44,15 @@ __all__ = [
 ]
 
 
-class SupportsJaxArray(Protocol):
+# Private: the docs site (griffe) cannot render a Protocol class; ArrayLike is the public name.
+class _SupportsJaxArray(Protocol):
     """An object that converts itself to a ``jax.Array`` (``__jax_array__``): a
     :class:`jnn.Parameter` or ``Buffer`` box, for one."""
 
     def __jax_array__(self) -> jax.Array: ...
 
 
-ArrayLike: TypeAlias = jax.typing.ArrayLike | SupportsJaxArray
+ArrayLike: TypeAlias = jax.typing.ArrayLike | _SupportsJaxArray
 Array: TypeAlias = jax.Array
 
 size_1_t: TypeAlias = int | tuple[int]
