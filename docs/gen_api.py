@@ -18,6 +18,7 @@ import inspect
 import pkgutil
 import sys
 import types
+import typing
 from pathlib import Path
 
 PACKAGE = "jnn"
@@ -108,6 +109,7 @@ def pages() -> dict:
         if aliases:
             lines += ["## Aliases", "", "| name | is |", "| --- | --- |"]
             for name, obj in aliases:
+                # (A union alias's pipes sit inside the code span: not cell borders.)
                 lines.append(f"| `{ns}.{name}` | `{_describe(obj)}` |")
             lines.append("")
         out[page_name(ns)] = ("\n".join(lines), [m.__name__ for _, m in submodules])
@@ -135,6 +137,8 @@ def _written_out(title: str, obj) -> list:
 
 
 def _describe(obj) -> str:
+    if typing.get_origin(obj) is not None:  # a type alias (int | tuple[int, int]): as written
+        return repr(obj)
     name = getattr(obj, "__name__", None)
     mod = getattr(obj, "__module__", None)
     if name and mod:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
+from ..types import Array, ArrayLike, DTypeLike
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input
 
@@ -45,7 +46,7 @@ def _scalar(value, x):
 
 # -- rectifiers --------------------------------------------------------------------------------
 
-def threshold(input, threshold: float, value: float, inplace: bool = False) -> jax.Array:
+def threshold(input: ArrayLike, threshold: float, value: float, inplace: bool = False) -> jax.Array:
     """``x if x > threshold else value`` elementwise.
 
     Args:
@@ -69,7 +70,7 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> j
 
 
 @functools.partial(eager_jit, static_argnames=("inplace",))
-def relu(input, inplace: bool = False) -> jax.Array:
+def relu(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``max(0, x)`` elementwise.
 
     Args:
@@ -90,7 +91,7 @@ def relu(input, inplace: bool = False) -> jax.Array:
     return jnp.where(x > 0, x, jnp.zeros((), x.dtype))
 
 
-def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
+def hardtanh(input: ArrayLike, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> jax.Array:
     """Clamp to ``[min_val, max_val]`` elementwise.
 
@@ -116,7 +117,7 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0,
     return jnp.where(x <= lo, lo, jnp.where(x >= hi, hi, x))
 
 
-def relu6(input, inplace: bool = False) -> jax.Array:
+def relu6(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``min(max(0, x), 6)`` elementwise (``hardtanh(x, 0, 6)``).
 
     Args:
@@ -136,7 +137,7 @@ def relu6(input, inplace: bool = False) -> jax.Array:
     return hardtanh(input, 0.0, 6.0)
 
 
-def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> jax.Array:
+def leaky_relu(input: ArrayLike, negative_slope: float = 0.01, inplace: bool = False) -> jax.Array:
     """``x if x > 0 else negative_slope * x`` elementwise.
 
     Args:
@@ -159,7 +160,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> ja
 
 
 @autocast_op("prelu")
-def prelu(input, weight) -> jax.Array:
+def prelu(input: ArrayLike, weight: ArrayLike) -> jax.Array:
     """``x if x > 0 else a * x`` with a learned slope ``a`` per channel (dim 1).
 
     Args:
@@ -193,8 +194,8 @@ def prelu(input, weight) -> jax.Array:
     return jnp.where(x > 0, x, w * x)
 
 
-def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-          inplace: bool = False, key=None) -> jax.Array:
+def rrelu(input: ArrayLike, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False, key: Array | None = None) -> jax.Array:
     """Randomized leaky ReLU.
 
     In training, each element ``x <= 0`` is multiplied by a slope drawn from
@@ -227,7 +228,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     return jnp.where(x > 0, x, x * slope)
 
 
-def elu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
+def elu(input: ArrayLike, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     """``x if x > 0 else alpha * (exp(x) - 1)`` elementwise.
 
     Args:
@@ -253,7 +254,7 @@ def _elu(x, alpha, scale, input_scale):
     return jnp.where(x > 0, x * _scalar(scale, x), neg)
 
 
-def selu(input, inplace: bool = False) -> jax.Array:
+def selu(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``scale * elu(x, alpha)`` with the self-normalising constants.
 
     ``alpha = 1.6732632423543772848170429916717``, ``scale = 1.0507009873554804934193349852946``.
@@ -275,7 +276,7 @@ def selu(input, inplace: bool = False) -> jax.Array:
     return _elu(float_input("selu", input, complex_ok=True), _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
-def celu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
+def celu(input: ArrayLike, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` elementwise.
 
     Args:
@@ -298,7 +299,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     return _elu(float_input("celu", input, complex_ok=True), alpha, 1.0, 1.0 / alpha)
 
 
-def gelu(input, approximate: str = "none") -> jax.Array:
+def gelu(input: ArrayLike, approximate: str = "none") -> jax.Array:
     """Gaussian error linear unit ``x * Phi(x)``.
 
     Args:
@@ -326,7 +327,7 @@ def gelu(input, approximate: str = "none") -> jax.Array:
     return 0.5 * x * (1.0 + jax.lax.erf(x * _scalar(1.0 / math.sqrt(2.0), x)))
 
 
-def silu(input, inplace: bool = False) -> jax.Array:
+def silu(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``x * sigmoid(x)`` (swish) elementwise.
 
     Args:
@@ -347,7 +348,7 @@ def silu(input, inplace: bool = False) -> jax.Array:
     return x * jax.nn.sigmoid(x)
 
 
-def mish(input, inplace: bool = False) -> jax.Array:
+def mish(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``x * tanh(softplus(x))`` elementwise.
 
     Args:
@@ -368,7 +369,7 @@ def mish(input, inplace: bool = False) -> jax.Array:
     return x * jnp.tanh(jax.nn.softplus(x))
 
 
-def glu(input, dim: int = -1) -> jax.Array:
+def glu(input: ArrayLike, dim: int = -1) -> jax.Array:
     """Gated linear unit: split ``input`` in halves ``a, b`` along ``dim``; ``a * sigmoid(b)``.
 
     Args:
@@ -408,7 +409,7 @@ def _canonical_dim(fn: str, dim, ndim: int) -> int:
 
 # -- sigmoids and shrinkers --------------------------------------------------------------------
 
-def sigmoid(input) -> jax.Array:
+def sigmoid(input: ArrayLike) -> jax.Array:
     """``1 / (1 + exp(-x))`` elementwise.
 
     Args:
@@ -427,7 +428,7 @@ def sigmoid(input) -> jax.Array:
     return jax.nn.sigmoid(float_input("sigmoid", input, promote_integers=True, complex_ok=True))
 
 
-def logsigmoid(input) -> jax.Array:
+def logsigmoid(input: ArrayLike) -> jax.Array:
     """``log(1 / (1 + exp(-x)))`` elementwise, computed stably.
 
     Args:
@@ -446,7 +447,7 @@ def logsigmoid(input) -> jax.Array:
     return jax.nn.log_sigmoid(float_input("logsigmoid", input, complex_ok=True))
 
 
-def hardsigmoid(input, inplace: bool = False) -> jax.Array:
+def hardsigmoid(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``0 if x <= -3, 1 if x >= 3, x / 6 + 1 / 2 otherwise``.
 
     Args:
@@ -468,7 +469,7 @@ def hardsigmoid(input, inplace: bool = False) -> jax.Array:
     return jnp.where(x <= -3, jnp.zeros((), x.dtype), jnp.where(x >= 3, jnp.ones((), x.dtype), mid))
 
 
-def hardswish(input, inplace: bool = False) -> jax.Array:
+def hardswish(input: ArrayLike, inplace: bool = False) -> jax.Array:
     """``0 if x <= -3, x if x >= 3, x * (x + 3) / 6 otherwise``.
 
     Args:
@@ -490,7 +491,7 @@ def hardswish(input, inplace: bool = False) -> jax.Array:
     return jnp.where(x <= -3, jnp.zeros((), x.dtype), jnp.where(x >= 3, x, mid))
 
 
-def tanh(input) -> jax.Array:
+def tanh(input: ArrayLike) -> jax.Array:
     """Hyperbolic tangent elementwise.
 
     Args:
@@ -509,7 +510,7 @@ def tanh(input) -> jax.Array:
     return jnp.tanh(float_input("tanh", input, promote_integers=True, complex_ok=True))
 
 
-def tanhshrink(input) -> jax.Array:
+def tanhshrink(input: ArrayLike) -> jax.Array:
     """``x - tanh(x)`` elementwise.
 
     Args:
@@ -529,7 +530,7 @@ def tanhshrink(input) -> jax.Array:
     return x - jnp.tanh(x)
 
 
-def softsign(input) -> jax.Array:
+def softsign(input: ArrayLike) -> jax.Array:
     """``x / (1 + |x|)`` elementwise.
 
     Args:
@@ -550,7 +551,7 @@ def softsign(input) -> jax.Array:
 
 
 @autocast_op("softplus")
-def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
+def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     """``log(1 + exp(beta * x)) / beta``; linear where ``beta * x > threshold``.
 
     Args:
@@ -576,7 +577,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     return jnp.where(above, x, jnp.log1p(jnp.exp(safe)) / b)
 
 
-def softshrink(input, lambd: float = 0.5) -> jax.Array:
+def softshrink(input: ArrayLike, lambd: float = 0.5) -> jax.Array:
     """``x - lambd if x > lambd, x + lambd if x < -lambd, 0 otherwise``.
 
     Args:
@@ -601,7 +602,7 @@ def softshrink(input, lambd: float = 0.5) -> jax.Array:
     return jnp.where(x > lam, x - lam, jnp.where(x < -lam, x + lam, jnp.zeros((), x.dtype)))
 
 
-def hardshrink(input, lambd: float = 0.5) -> jax.Array:
+def hardshrink(input: ArrayLike, lambd: float = 0.5) -> jax.Array:
     """``x if |x| > lambd else 0`` elementwise.
 
     Args:
@@ -647,7 +648,8 @@ def _reduce_0d(fn, x, d):
 
 
 @autocast_op("softmax")
-def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmax(input: ArrayLike, dim: int | None = None, _stacklevel: int = 3,
+            dtype: DTypeLike | None = None) -> jax.Array:
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``.
 
     Args:
@@ -672,7 +674,8 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     return _reduce_0d(jax.nn.softmax, x, _softmax_dim(dim, x.ndim, "softmax"))
 
 
-def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def softmin(input: ArrayLike, dim: int | None = None, _stacklevel: int = 3,
+            dtype: DTypeLike | None = None) -> jax.Array:
     """``softmax(-x)`` along ``dim``.
 
     Args:
@@ -696,7 +699,8 @@ def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
 
 
 @autocast_op("log_softmax")
-def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> jax.Array:
+def log_softmax(input: ArrayLike, dim: int | None = None, _stacklevel: int = 3,
+                dtype: DTypeLike | None = None) -> jax.Array:
     """``log(softmax(x))`` along ``dim``, computed stably.
 
     Args:
@@ -719,8 +723,8 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
     return _reduce_0d(jax.nn.log_softmax, x, _softmax_dim(dim, x.ndim, "log_softmax"))
 
 
-def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-10,
-                   dim: int = -1, key=None) -> jax.Array:
+def gumbel_softmax(logits: ArrayLike, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1, key: Array | None = None) -> jax.Array:
     """Sample from the Gumbel-softmax distribution, optionally one-hot (straight-through).
 
     Args:

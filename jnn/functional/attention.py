@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import cast
 
 import jax
 import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
+from ..types import Array, ArrayLike
 from ._utils import as_array, check_operands, promote_rank
 from .linear import affine
 
@@ -83,9 +85,11 @@ def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
 
 
 @autocast_op("scaled_dot_product_attention")
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+def scaled_dot_product_attention(query: ArrayLike, key: ArrayLike, value: ArrayLike,
+                                 attn_mask: ArrayLike | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False, *, rng_key=None) -> jax.Array:
+                                 enable_gqa: bool = False, *,
+                                 rng_key: Array | None = None) -> jax.Array:
     """``softmax(Q K^T * scale + mask) V`` (``torch.nn.functional.scaled_dot_product_attention``).
 
     Args:
@@ -176,7 +180,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     return _attend(q, k, v, bias, scale, dropout_p, rkey)[0]
 
 
-def _canonical_mask(mask, mask_name: str, other, other_name: str, dtype, check_other=True):
+def _canonical_mask(mask, mask_name: str, other, other_name: str, dtype,
+                    check_other=True) -> jax.Array | None:
     """torch's ``_canonical_mask``: bool (``True`` = masked) becomes an additive float mask."""
     if mask is None:
         return None
@@ -238,15 +243,24 @@ def _check_features(fn, key, value, kdim, vdim):
                                   f"({name[0]}dim), got shape {_shape(x)}")
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int,
-                                 in_proj_weight, in_proj_bias, bias_k, bias_v,
-                                 add_zero_attn: bool, dropout_p: float, out_proj_weight,
-                                 out_proj_bias, training: bool = True, key_padding_mask=None,
-                                 need_weights: bool = True, attn_mask=None,
-                                 use_separate_proj_weight: bool = False, q_proj_weight=None,
-                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
-                                 static_v=None, average_attn_weights: bool = True,
-                                 is_causal: bool = False, *, rng_key=None):
+@autocast_op("multi_head_attention_forward")
+def multi_head_attention_forward(query: ArrayLike, key: ArrayLike, value: ArrayLike,
+                                 embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight: ArrayLike | None,
+                                 in_proj_bias: ArrayLike | None, bias_k: ArrayLike | None,
+                                 bias_v: ArrayLike | None, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: ArrayLike,
+                                 out_proj_bias: ArrayLike | None, training: bool = True,
+                                 key_padding_mask: ArrayLike | None = None,
+                                 need_weights: bool = True, attn_mask: ArrayLike | None = None,
+                                 use_separate_proj_weight: bool = False,
+                                 q_proj_weight: ArrayLike | None = None,
+                                 k_proj_weight: ArrayLike | None = None,
+                                 v_proj_weight: ArrayLike | None = None,
+                                 static_k: ArrayLike | None = None,
+                                 static_v: ArrayLike | None = None,
+                                 average_attn_weights: bool = True, is_causal: bool = False, *,
+                                 rng_key: Array | None = None) -> tuple[Array, Array | None]:
     """Multi-head attention (``torch.nn.functional.multi_head_attention_forward``).
 
     Args:
@@ -290,13 +304,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     """
     fn = "multi_head_attention_forward"
     same_qk, same_kv = query is key, key is value
-    # One dtype for the data and every weight (torch's projections refuse to promote).
-    query, key, value, *_ = check_operands(
+    # One dtype for the data and every weight (torch's projections refuse to promote). The
+    # operands come back as arrays (None kept); query, key and value are never None.
+    query, key, value, *_ = cast("tuple[jax.Array, ...]", check_operands(
         fn, query=query, key=key, value=value, in_proj_weight=in_proj_weight,
         in_proj_bias=in_proj_bias, bias_k=bias_k, bias_v=bias_v,
         out_proj_weight=out_proj_weight, out_proj_bias=out_proj_bias,
         q_proj_weight=q_proj_weight, k_proj_weight=k_proj_weight, v_proj_weight=v_proj_weight,
-        static_k=static_k, static_v=static_v)
+        static_k=static_k, static_v=static_v))
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not is_batched:
         query, key, value = query[:, None], key[:, None], value[:, None]
@@ -368,12 +383,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
             if w_ is None:
                 raise _AttnShapeError(f"{fn}: use_separate_proj_weight is True but {name} is "
                                       "None")
-        _check_features(fn, key, value, jnp.shape(k_proj_weight)[-1],
-                        jnp.shape(v_proj_weight)[-1])
+        wq, wk, wv = as_array(q_proj_weight), as_array(k_proj_weight), as_array(v_proj_weight)
+        _check_features(fn, key, value, wk.shape[-1], wv.shape[-1])
         bq, bk, bv = (None, None, None) if b is None else jnp.split(b, 3)
-        q = affine(query, as_array(q_proj_weight), bq)
-        k = affine(key, as_array(k_proj_weight), bk)
-        v = affine(value, as_array(v_proj_weight), bv)
+        q, k, v = affine(query, wq, bq), affine(key, wk, bk), affine(value, wv, bv)
 
     if attn_mask is not None:
         if attn_mask.ndim == 2:
@@ -387,7 +400,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
                 raise _AttnMaskError(f"{fn}: The shape of the 3D attn_mask is {attn_mask.shape}, "
                                      f"but should be {want}.")
 
-    def pad_last(m):
+    def pad_last(m: jax.Array | None) -> jax.Array | None:
         return None if m is None else jnp.pad(m, [(0, 0)] * (m.ndim - 1) + [(0, 1)])
 
     if bias_k is not None and bias_v is not None:

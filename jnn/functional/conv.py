@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
+from ..types import ArrayLike, size_1_t, size_2_t, size_3_t
 from ._utils import as_array, check_operands, int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -281,37 +282,46 @@ _EXAMPLES = {
 
 
 @autocast_op("conv1d")
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: size_1_t = 1,
+           padding: str | size_1_t = 0, dilation: size_1_t = 1, groups: int = 1) -> jax.Array:
     return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 @autocast_op("conv2d")
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: size_2_t = 1,
+           padding: str | size_2_t = 0, dilation: size_2_t = 1, groups: int = 1) -> jax.Array:
     return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
 @autocast_op("conv3d")
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+def conv3d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: size_3_t = 1,
+           padding: str | size_3_t = 0, dilation: size_3_t = 1, groups: int = 1) -> jax.Array:
     return _conv_nd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
 @autocast_op("conv_transpose1d")
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1) -> jax.Array:
+def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                     stride: size_1_t = 1, padding: str | size_1_t = 0,
+                     output_padding: size_1_t = 0, groups: int = 1,
+                     dilation: size_1_t = 1) -> jax.Array:
     return _conv_transpose_nd("conv_transpose1d", 1, input, weight, bias, stride, padding,
                               output_padding, groups, dilation)
 
 
 @autocast_op("conv_transpose2d")
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1) -> jax.Array:
+def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                     stride: size_2_t = 1, padding: str | size_2_t = 0,
+                     output_padding: size_2_t = 0, groups: int = 1,
+                     dilation: size_2_t = 1) -> jax.Array:
     return _conv_transpose_nd("conv_transpose2d", 2, input, weight, bias, stride, padding,
                               output_padding, groups, dilation)
 
 
 @autocast_op("conv_transpose3d")
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1) -> jax.Array:
+def conv_transpose3d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                     stride: size_3_t = 1, padding: str | size_3_t = 0,
+                     output_padding: size_3_t = 0, groups: int = 1,
+                     dilation: size_3_t = 1) -> jax.Array:
     return _conv_transpose_nd("conv_transpose3d", 3, input, weight, bias, stride, padding,
                               output_padding, groups, dilation)
 

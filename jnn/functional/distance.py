@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..amp.autocast_mode import autocast_op
+from ..types import Array, ArrayLike
 from ._utils import as_array, float_input
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
@@ -52,7 +53,8 @@ def _check_p(fn, p, negative_ok=False):
         raise ValueError(f"{fn}: expected p to be a non-negative number (or inf), got {p!r}")
 
 
-def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+def pairwise_distance(x1: ArrayLike, x2: ArrayLike, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Array:
     """The ``p``-norm of ``x1 - x2 + eps`` over the last dimension (``torch.nn.functional``).
 
     Args:
@@ -86,7 +88,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
 
 
 @autocast_op("cosine_similarity")
-def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+def cosine_similarity(x1: ArrayLike, x2: ArrayLike, dim: int = 1, eps: float = 1e-8) -> Array:
     """Cosine similarity along ``dim``: ``sum(x1/|x1| * x2/|x2|)`` with norms clamped to ``eps``.
 
     As in torch, each vector is divided by its (clamped) norm before the product; the clamp
@@ -131,7 +133,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
 
 
 @autocast_op("pdist")
-def pdist(input, p: float = 2):
+def pdist(input: ArrayLike, p: float = 2) -> Array:
     """``p``-norm distances between every pair of rows (the upper triangle, row-major).
 
     Args:

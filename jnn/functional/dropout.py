@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from ..random import next_key
+from ..types import Array, ArrayLike
 from ._utils import as_array
 
 __all__ = ["dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
@@ -59,8 +60,8 @@ def _dropout_impl(x, p: float, training: bool, feature: bool, alpha: bool, key, 
     return x * (keep * jnp.asarray(a, x.dtype)) + b
 
 
-def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-            key=None) -> jax.Array:
+def dropout(input: ArrayLike, p: float = 0.5, training: bool = True, inplace: bool = False,
+            key: Array | None = None) -> jax.Array:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
     Args:
@@ -85,8 +86,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     return _dropout_impl(_float(input), p, training, False, False, key, "dropout")
 
 
-def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False,
-                  key=None) -> jax.Array:
+def alpha_dropout(input: ArrayLike, p: float = 0.5, training: bool = False, inplace: bool = False,
+                  key: Array | None = None) -> jax.Array:
     """Alpha dropout: keeps zero mean and unit variance of SELU activations.
 
     Dropped elements are set to SELU's negative saturation, then an affine map restores the
@@ -113,8 +114,8 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     return _dropout_impl(_float(input), p, training, False, True, key, "alpha_dropout")
 
 
-def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False,
-                          key=None) -> jax.Array:
+def feature_alpha_dropout(input: ArrayLike, p: float = 0.5, training: bool = False,
+                          inplace: bool = False, key: Array | None = None) -> jax.Array:
     """Alpha dropout of whole channels (dim 1) of ``(N, C, *)`` input.
 
     Args:
@@ -138,8 +139,8 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace
     return _dropout_impl(_float(input), p, training, True, True, key, "feature_alpha_dropout")
 
 
-def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-              key=None) -> jax.Array:
+def dropout1d(input: ArrayLike, p: float = 0.5, training: bool = True, inplace: bool = False,
+              key: Array | None = None) -> jax.Array:
     """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` input with probability ``p``.
 
     Args:
@@ -172,8 +173,8 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     return _dropout_impl(x, p, training, True, False, key, "dropout1d")
 
 
-def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-              key=None) -> jax.Array:
+def dropout2d(input: ArrayLike, p: float = 0.5, training: bool = True, inplace: bool = False,
+              key: Array | None = None) -> jax.Array:
     """Zero whole channels of ``(N, C, H, W)`` input with probability ``p``.
 
     Like torch, 3-D input is treated as ``(N, C, L)`` (channel-wise 1-D dropout) with a
@@ -216,8 +217,8 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     return _dropout_impl(x, p, training, True, False, key, "dropout2d")
 
 
-def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-              key=None) -> jax.Array:
+def dropout3d(input: ArrayLike, p: float = 0.5, training: bool = True, inplace: bool = False,
+              key: Array | None = None) -> jax.Array:
     """Zero whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input.
 
     Args:

@@ -11,6 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from ..types import ArrayLike, size_any_t
 from ._utils import as_array, int_tuple
 
 __all__ = ["unfold", "fold"]
@@ -28,7 +29,8 @@ def _blocks(size, k, d, p, s):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> jax.Array:
+def unfold(input: ArrayLike, kernel_size: size_any_t, dilation: size_any_t = 1,
+           padding: size_any_t = 0, stride: size_any_t = 1) -> jax.Array:
     """Extract sliding local blocks from a batched image (``torch.nn.functional.unfold``).
 
     Args:
@@ -77,7 +79,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> jax.Array:
     return out[0] if unbatched else out
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> jax.Array:
+def fold(input: ArrayLike, output_size: size_any_t, kernel_size: size_any_t,
+         dilation: size_any_t = 1, padding: size_any_t = 0, stride: size_any_t = 1) -> jax.Array:
     """Sum sliding local blocks into an image (``torch.nn.functional.fold``).
 
     The adjoint of :func:`unfold`: overlapping values are added.

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
+from ..types import ArrayLike
 from ._eager import eager_jit
 from ._utils import check_operands
 
@@ -13,7 +14,7 @@ __all__ = ["linear", "bilinear"]
 
 @autocast_op("linear")
 @eager_jit
-def linear(input, weight, bias=None) -> jax.Array:
+def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> jax.Array:
     """``y = x W^T + b`` over the last dimension.
 
     Args:
@@ -73,7 +74,8 @@ def affine(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
 
 
 @autocast_op("bilinear")
-def bilinear(input1, input2, weight, bias=None) -> jax.Array:
+def bilinear(input1: ArrayLike, input2: ArrayLike, weight: ArrayLike,
+             bias: ArrayLike | None = None) -> jax.Array:
     """``y = x1^T A x2 + b`` for every output feature.
 
     Args:

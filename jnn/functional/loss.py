@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..amp.autocast_mode import autocast_op
+from ..types import Array, ArrayLike
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input, promote_rank
 from .distance import pairwise_distance
@@ -149,7 +150,9 @@ def _weighted_pointwise(fn, loss, weight, reduction, mean_by_weight):
 
 
 @autocast_op("l1_loss")
-def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+def l1_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean",
+            weight: ArrayLike | None = None) -> Array:
     """Mean absolute error ``|input - target|``.
 
     Args:
@@ -177,7 +180,9 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
 
 
 @autocast_op("mse_loss")
-def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+def mse_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
+             weight: ArrayLike | None = None) -> Array:
     """Mean squared error ``(input - target)**2``.
 
     Args:
@@ -205,8 +210,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
 
 
 @autocast_op("smooth_l1_loss")
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
-                   beta: float = 1.0):
+def smooth_l1_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0) -> Array:
     """Smooth L1: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
 
     Args:
@@ -237,7 +242,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
 
 
 @autocast_op("huber_loss")
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean", delta: float = 1.0,
+               weight: ArrayLike | None = None) -> Array:
     """Huber loss: ``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
     Args:
@@ -268,9 +274,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
 
 
 @autocast_op("poisson_nll_loss")
-def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
-                     size_average=None, eps: float = 1e-8, reduce=None,
-                     reduction: str = "mean"):
+def poisson_nll_loss(input: ArrayLike, target: ArrayLike, log_input: bool = True,
+                     full: bool = False, size_average: bool | None = None, eps: float = 1e-8,
+                     reduce: bool | None = None, reduction: str = "mean") -> Array:
     """Poisson negative log likelihood.
 
     ``exp(input) - target * input`` if ``log_input`` else ``input - target * log(input + eps)``;
@@ -306,8 +312,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
-                      reduction: str = "mean"):
+def gaussian_nll_loss(input: ArrayLike, target: ArrayLike, var: ArrayLike, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Array:
     """Gaussian negative log likelihood ``0.5 (log var + (input - target)**2 / var)``.
 
     Args:
@@ -357,8 +363,8 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
 
 
 @autocast_op("kl_div")
-def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
-           log_target: bool = False):
+def kl_div(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean", log_target: bool = False) -> Array:
     """Kullback-Leibler divergence ``target * (log target - input)`` (``input``: log-probs).
 
     Args:
@@ -449,8 +455,9 @@ def _nll(fn, logp, t, weight, ignore_index, reduction, class_dim):
 
 
 @autocast_op("nll_loss")
-def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
-             reduce=None, reduction: str = "mean"):
+def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+             size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+             reduction: str = "mean") -> Array:
     """Negative log likelihood of log-probabilities ``input`` at class indices ``target``.
 
     Args:
@@ -486,8 +493,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
 
 
 @autocast_op("cross_entropy")
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
-                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Array:
     """Cross entropy between logits ``input`` and class indices or class probabilities.
 
     Computed as ``log_softmax`` over the class dimension followed by the NLL (index targets)
@@ -589,8 +598,9 @@ _bce.defvjp(_bce_fwd, _bce_bwd)
 
 
 @autocast_op("binary_cross_entropy")
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction: str = "mean"):
+def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Array:
     """Binary cross entropy of probabilities: ``-w (t log x + (1 - t) log(1 - x))``.
 
     As in torch, each log is clamped to ``>= -100`` so that ``x`` of exactly 0 or 1 gives a
@@ -629,8 +639,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 
 @autocast_op("binary_cross_entropy_with_logits")
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction: str = "mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike,
+                                     weight: ArrayLike | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: ArrayLike | None = None) -> Array:
     """Sigmoid + binary cross entropy in one numerically stable step.
 
     ``loss = (1 - t) x + (1 + (pos_weight - 1) t) * softplus(-x)``, times ``weight``.
@@ -671,8 +684,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss.astype(t.dtype), reduction)
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
-                                reduction: str = "mean"):
+def multilabel_soft_margin_loss(input: ArrayLike, target: ArrayLike,
+                                weight: ArrayLike | None = None, size_average: bool | None = None,
+                                reduce: bool | None = None, reduction: str = "mean") -> Array:
     """One-vs-all logistic loss averaged over the ``C`` classes of each sample.
 
     Args:
@@ -706,8 +720,9 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 
 @autocast_op("multi_margin_loss")
-def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
-                      size_average=None, reduce=None, reduction: str = "mean"):
+def multi_margin_loss(input: ArrayLike, target: ArrayLike, p: int = 1, margin: float = 1.0,
+                      weight: ArrayLike | None = None, size_average: bool | None = None,
+                      reduce: bool | None = None, reduction: str = "mean") -> Array:
     """Multi-class hinge loss ``sum_{i != y} max(0, margin - x[y] + x[i])**p / C``.
 
     Args:
@@ -770,8 +785,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
 
 
 @autocast_op("multilabel_margin_loss")
-def multilabel_margin_loss(input, target, size_average=None, reduce=None,
-                           reduction: str = "mean"):
+def multilabel_margin_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+                           reduce: bool | None = None, reduction: str = "mean") -> Array:
     """Multi-label hinge loss: for each target class ``j`` and each non-target ``i``,
     ``max(0, 1 - (x[j] - x[i])) / C``.
 
@@ -833,8 +848,9 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
 # -- margins and embeddings -------------------------------------------------------------------
 
 @autocast_op("hinge_embedding_loss")
-def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
-                         reduction: str = "mean"):
+def hinge_embedding_loss(input: ArrayLike, target: ArrayLike, margin: float = 1.0,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Array:
     """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``.
 
     Args:
@@ -861,7 +877,8 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
 
 
 @autocast_op("soft_margin_loss")
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+def soft_margin_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None,
+                     reduce: bool | None = None, reduction: str = "mean") -> Array:
     """Two-class logistic loss ``log(1 + exp(-y x))``.
 
     Args:
@@ -889,8 +906,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
 
 
 @autocast_op("margin_ranking_loss")
-def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
-                        reduce=None, reduction: str = "mean"):
+def margin_ranking_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Array:
     """``max(0, -y (x1 - x2) + margin)``: ``x1`` should rank above ``x2`` where ``y == 1``.
 
     Args:
@@ -919,8 +937,9 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
 
 
 @autocast_op("cosine_embedding_loss")
-def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
-                          reduce=None, reduction: str = "mean"):
+def cosine_embedding_loss(input1: ArrayLike, input2: ArrayLike, target: ArrayLike,
+                          margin: float = 0, size_average: bool | None = None,
+                          reduce: bool | None = None, reduction: str = "mean") -> Array:
     """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos(x1, x2) - margin)`` where ``y == -1``.
 
     Args:
@@ -958,10 +977,10 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     return _reduce(loss, reduction)
 
 
-def triplet_margin_with_distance_loss(anchor, positive, negative, *,
-                                      distance_function: Callable | None = None,
+def triplet_margin_with_distance_loss(anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike,
+                                      *, distance_function: Callable | None = None,
                                       margin: float = 1.0, swap: bool = False,
-                                      reduction: str = "mean"):
+                                      reduction: str = "mean") -> Array:
     """``max(0, d(a, p) - d(a, n) + margin)`` with a custom distance ``d``.
 
     Args:
@@ -1000,9 +1019,10 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
 
 
 @autocast_op("triplet_margin_loss")
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
-                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
-                        reduction: str = "mean"):
+def triplet_margin_loss(anchor: ArrayLike, positive: ArrayLike, negative: ArrayLike,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6, swap: bool = False,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Array:
     """Triplet loss with the ``p``-norm pairwise distance (``pairwise_distance(x, y, p, eps)``).
 
     Args:
@@ -1091,8 +1111,9 @@ def _ctc_forward(lp, tg, il, tl, *, blank: int, reduction: str, zero_infinity: b
 
 
 @autocast_op("ctc_loss")
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
-             reduction: str = "mean", zero_infinity: bool = False):
+def ctc_loss(log_probs: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike,
+             target_lengths: ArrayLike, blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False) -> Array:
     """Connectionist Temporal Classification loss (the log-space forward algorithm).
 
     Args:

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..amp.autocast_mode import autocast_op
+from ..types import Array, ArrayLike, shape_t
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_input, promote_rank
 from .distance import vector_norm
@@ -42,7 +43,7 @@ def _compute_dtype(dtype):
     return jnp.promote_types(dtype, jnp.float32)
 
 
-def _check_vector(fn: str, name: str, v, n: int):
+def _check_vector(fn: str, name: str, v, n: int) -> jax.Array | None:
     if v is None:
         return None
     v = as_array(v)
@@ -157,8 +158,9 @@ def batch_norm_core(input, running_mean, running_var, weight=None, bias=None, tr
     return out.astype(x.dtype), new_mean, new_var
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> jax.Array:
+def batch_norm(input: ArrayLike, running_mean: ArrayLike, running_var: ArrayLike,
+               weight: ArrayLike | None = None, bias: ArrayLike | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> jax.Array:
     """Batch normalization over the channel dimension (dim 1) of ``(N, C, *)`` input.
 
     In training the batch statistics (mean and biased variance over every dimension but 1)
@@ -188,8 +190,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                        eps)[0]
 
 
-def batch_norm_with_update(input, running_mean, running_var, weight=None, bias=None,
-                           training: bool = False, momentum: float = 0.1, eps: float = 1e-5):
+def batch_norm_with_update(input: ArrayLike, running_mean: ArrayLike, running_var: ArrayLike,
+                           weight: ArrayLike | None = None, bias: ArrayLike | None = None,
+                           training: bool = False, momentum: float = 0.1,
+                           eps: float = 1e-5) -> Array:
     """``batch_norm`` that also returns the updated running statistics (jnn's functional form
     of torch's in-place update).
 
@@ -277,9 +281,10 @@ def instance_norm_core(input, running_mean=None, running_var=None, weight=None, 
     return out.astype(x.dtype), new_mean, new_var
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats: bool = True, momentum: float = 0.1,
-                  eps: float = 1e-5) -> jax.Array:
+def instance_norm(input: ArrayLike, running_mean: ArrayLike | None = None,
+                  running_var: ArrayLike | None = None, weight: ArrayLike | None = None,
+                  bias: ArrayLike | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> jax.Array:
     """Normalise every channel of every sample over its spatial dimensions.
 
     Args:
@@ -325,7 +330,7 @@ def _check_trailing(fn: str, x, shape: tuple) -> None:
                          f"{tuple(x.shape)}")
 
 
-def _check_param(fn: str, name: str, v, shape: tuple):
+def _check_param(fn: str, name: str, v, shape: tuple) -> jax.Array | None:
     if v is None:
         return None
     v = as_array(v)
@@ -336,7 +341,8 @@ def _check_param(fn: str, name: str, v, shape: tuple):
 
 
 @autocast_op("layer_norm")
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
+def layer_norm(input: ArrayLike, normalized_shape: shape_t, weight: ArrayLike | None = None,
+               bias: ArrayLike | None = None, eps: float = 1e-5) -> jax.Array:
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample.
 
     Args:
@@ -376,7 +382,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     return out.astype(x.dtype)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> jax.Array:
+def rms_norm(input: ArrayLike, normalized_shape: shape_t, weight: ArrayLike | None = None,
+             eps: float | None = None) -> jax.Array:
     """Root-mean-square normalization over the trailing ``normalized_shape`` dimensions.
 
     ``y = x / sqrt(mean(x**2) + eps) * weight``.
@@ -416,7 +423,8 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
 
 
 @autocast_op("group_norm")
-def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
+def group_norm(input: ArrayLike, num_groups: int, weight: ArrayLike | None = None,
+               bias: ArrayLike | None = None, eps: float = 1e-5) -> jax.Array:
     """Normalise each group of ``C / num_groups`` channels of each sample.
 
     Args:
@@ -467,7 +475,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
 
 # -- local response norm and normalize ---------------------------------------------------------
 
-def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+def local_response_norm(input: ArrayLike, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> jax.Array:
     """Normalise each element by the energy of its ``size`` neighbouring channels.
 
@@ -512,7 +520,8 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 
 @autocast_op("normalize")
-def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> jax.Array:
+def normalize(input: ArrayLike, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: ArrayLike | None = None) -> jax.Array:
     """``x / max(||x||_p, eps)`` along ``dim``.
 
     Args:

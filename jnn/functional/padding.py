@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import collections.abc
 import operator
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
+from ..types import ArrayLike
 from ._utils import as_array
 
 __all__ = ["pad"]
@@ -80,7 +82,8 @@ def _circular(x: jax.Array, axis: int, lo: int, hi: int) -> jax.Array:
     return jnp.concatenate(parts, axis=axis) if len(parts) > 1 else x
 
 
-def pad(input, pad, mode: str = "constant", value=None) -> jax.Array:
+def pad(input: ArrayLike, pad: Sequence[int], mode: str = "constant",
+        value: float | None = None) -> jax.Array:
     """Pad the trailing dimensions of ``input`` (``torch.nn.functional.pad``).
 
     Args:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..types import ArrayLike
 from ._utils import as_array
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
@@ -15,7 +16,7 @@ def _positive_int(fn: str, name: str, value) -> int:
     return value
 
 
-def pixel_shuffle(input, upscale_factor: int) -> jax.Array:
+def pixel_shuffle(input: ArrayLike, upscale_factor: int) -> jax.Array:
     """Move channel blocks into space (``torch.nn.functional.pixel_shuffle``).
 
     Args:
@@ -48,7 +49,7 @@ def pixel_shuffle(input, upscale_factor: int) -> jax.Array:
     return jnp.transpose(x, perm).reshape(*lead, c // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input, downscale_factor: int) -> jax.Array:
+def pixel_unshuffle(input: ArrayLike, downscale_factor: int) -> jax.Array:
     """Move spatial blocks into channels (``torch.nn.functional.pixel_unshuffle``).
 
     The inverse of :func:`pixel_shuffle`.
@@ -87,7 +88,7 @@ def pixel_unshuffle(input, downscale_factor: int) -> jax.Array:
     return jnp.transpose(x, perm).reshape(*lead, c * r * r, h // r, w // r)
 
 
-def channel_shuffle(input, groups: int) -> jax.Array:
+def channel_shuffle(input: ArrayLike, groups: int) -> jax.Array:
     """Interleave channel groups (``torch.nn.functional.channel_shuffle``, ShuffleNet).
 
     Args:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +27,19 @@ from jax import lax
 
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
+from ..types import (
+    Array,
+    ArrayLike,
+    ratio_2_t,
+    ratio_3_t,
+    size_1_opt_t,
+    size_1_t,
+    size_2_opt_t,
+    size_2_t,
+    size_3_opt_t,
+    size_3_t,
+    size_any_t,
+)
 from ._eager import eager_jit
 from ._utils import as_array, check_operands, float_tuple, int_tuple, promote_rank
 
@@ -289,21 +303,24 @@ def _max_pool_doc(n):
     """
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: ArrayLike, kernel_size: size_1_t, stride: size_1_t | None = None,
+               padding: size_1_t = 0, dilation: size_1_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: ArrayLike, kernel_size: size_2_t, stride: size_2_t | None = None,
+               padding: size_2_t = 0, dilation: size_2_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
 
 @autocast_op("max_pool3d")
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool3d(input: ArrayLike, kernel_size: size_3_t, stride: size_3_t | None = None,
+               padding: size_3_t = 0, dilation: size_3_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
@@ -314,8 +331,9 @@ max_pool3d.__doc__ = _max_pool_doc(3)
 
 
 def _with_indices(fn):
-    def wrapper(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                return_indices=True):
+    def wrapper(input: ArrayLike, kernel_size: size_any_t, stride: size_any_t | None = None,
+                padding: size_any_t = 0, dilation: size_any_t = 1, ceil_mode: bool = False,
+                return_indices: bool = True) -> tuple[Array, Array]:
         return fn(input, kernel_size, stride, padding, dilation, ceil_mode, True)
     wrapper.__name__ = fn.__name__ + "_with_indices"
     wrapper.__doc__ = _WITH_INDICES_DOC.format(name=fn.__name__,
@@ -427,21 +445,24 @@ _AVG_DOC = """{n}-D average pooling (``torch.nn.functional.avg_pool{n}d``).
     """
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: ArrayLike, kernel_size: size_1_t, stride: size_1_t | None = None,
+               padding: size_1_t = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Array:
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input: ArrayLike, kernel_size: size_2_t, stride: size_2_t | None = None,
+               padding: size_2_t = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Array:
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
 
 @autocast_op("avg_pool3d")
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool3d(input: ArrayLike, kernel_size: size_3_t, stride: size_3_t | None = None,
+               padding: size_3_t = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Array:
     return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
@@ -493,15 +514,18 @@ _LP_DOC = """{n}-D power-average pooling ``(sum x^p)^(1/p)`` (``torch.nn.functio
     """
 
 
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool1d(input: ArrayLike, norm_type: float, kernel_size: size_1_t,
+              stride: size_1_t | None = None, ceil_mode: bool = False) -> Array:
     return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool2d(input: ArrayLike, norm_type: float, kernel_size: size_2_t,
+              stride: size_2_t | None = None, ceil_mode: bool = False) -> Array:
     return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool3d(input: ArrayLike, norm_type: float, kernel_size: size_3_t,
+              stride: size_3_t | None = None, ceil_mode: bool = False) -> Array:
     return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
@@ -643,32 +667,36 @@ _ADAPTIVE_DOC = """{n}-D adaptive {kind} pooling (``torch.nn.functional.adaptive
     """
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: ArrayLike, output_size: size_1_opt_t) -> Array:
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: ArrayLike, output_size: size_2_opt_t) -> Array:
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
 @autocast_op("adaptive_avg_pool3d")
-def adaptive_avg_pool3d(input, output_size):
+def adaptive_avg_pool3d(input: ArrayLike, output_size: size_3_opt_t) -> Array:
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: ArrayLike, output_size: size_1_opt_t,
+                        return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input: ArrayLike, output_size: size_2_opt_t,
+                        return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input, output_size, return_indices=False):
+def adaptive_max_pool3d(input: ArrayLike, output_size: size_3_opt_t,
+                        return_indices: bool = False) -> Array | tuple[Array, Array]:
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
-def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+def adaptive_max_pool1d_with_indices(input: ArrayLike, output_size: size_1_opt_t,
+                                     return_indices: bool = True) -> tuple[Array, Array]:
     """``adaptive_max_pool1d`` that always returns ``(output, indices)``.
 
     Args:
@@ -686,10 +714,11 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
         >>> y.shape == i.shape
         True
     """
-    return adaptive_max_pool1d(input, output_size, True)
+    return cast("tuple[Array, Array]", adaptive_max_pool1d(input, output_size, True))
 
 
-def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+def adaptive_max_pool2d_with_indices(input: ArrayLike, output_size: size_2_opt_t,
+                                     return_indices: bool = True) -> tuple[Array, Array]:
     """``adaptive_max_pool2d`` that always returns ``(output, indices)``.
 
     Args:
@@ -707,10 +736,11 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
         >>> y.shape == i.shape
         True
     """
-    return adaptive_max_pool2d(input, output_size, True)
+    return cast("tuple[Array, Array]", adaptive_max_pool2d(input, output_size, True))
 
 
-def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+def adaptive_max_pool3d_with_indices(input: ArrayLike, output_size: size_3_opt_t,
+                                     return_indices: bool = True) -> tuple[Array, Array]:
     """``adaptive_max_pool3d`` that always returns ``(output, indices)``.
 
     Args:
@@ -728,7 +758,7 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
         >>> y.shape == i.shape
         True
     """
-    return adaptive_max_pool3d(input, output_size, True)
+    return cast("tuple[Array, Array]", adaptive_max_pool3d(input, output_size, True))
 
 
 for _n, _f in ((1, adaptive_avg_pool1d), (2, adaptive_avg_pool2d), (3, adaptive_avg_pool3d)):
@@ -859,20 +889,30 @@ _FRACTIONAL_DOC = """{n}-D fractional max pooling (``torch.nn.functional.fractio
     """
 
 
-def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
-                          return_indices=False, _random_samples=None, key=None):
+def fractional_max_pool2d(input: ArrayLike, kernel_size: size_2_t,
+                          output_size: size_2_t | None = None,
+                          output_ratio: ratio_2_t | None = None, return_indices: bool = False,
+                          _random_samples: ArrayLike | None = None,
+                          key: Array | None = None) -> Array | tuple[Array, Array]:
     return _fractional("fractional_max_pool2d", 2, input, kernel_size, output_size,
                        output_ratio, return_indices, _random_samples, key)
 
 
-def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
-                          return_indices=False, _random_samples=None, key=None):
+def fractional_max_pool3d(input: ArrayLike, kernel_size: size_3_t,
+                          output_size: size_3_t | None = None,
+                          output_ratio: ratio_3_t | None = None, return_indices: bool = False,
+                          _random_samples: ArrayLike | None = None,
+                          key: Array | None = None) -> Array | tuple[Array, Array]:
     return _fractional("fractional_max_pool3d", 3, input, kernel_size, output_size,
                        output_ratio, return_indices, _random_samples, key)
 
 
-def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
-                                       return_indices=True, _random_samples=None, key=None):
+def fractional_max_pool2d_with_indices(input: ArrayLike, kernel_size: size_2_t,
+                                       output_size: size_2_t | None = None,
+                                       output_ratio: ratio_2_t | None = None,
+                                       return_indices: bool = True,
+                                       _random_samples: ArrayLike | None = None,
+                                       key: Array | None = None) -> tuple[Array, Array]:
     """``fractional_max_pool2d`` that always returns ``(output, indices)``.
 
     Args:
@@ -892,12 +932,17 @@ def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, out
         >>> y.shape == i.shape
         True
     """
-    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
+    out = fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
                                  _random_samples, key)
+    return cast("tuple[Array, Array]", out)
 
 
-def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
-                                       return_indices=True, _random_samples=None, key=None):
+def fractional_max_pool3d_with_indices(input: ArrayLike, kernel_size: size_3_t,
+                                       output_size: size_3_t | None = None,
+                                       output_ratio: ratio_3_t | None = None,
+                                       return_indices: bool = True,
+                                       _random_samples: ArrayLike | None = None,
+                                       key: Array | None = None) -> tuple[Array, Array]:
     """``fractional_max_pool3d`` that always returns ``(output, indices)``.
 
     Args:
@@ -917,8 +962,9 @@ def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, out
         >>> y.shape == i.shape
         True
     """
-    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
+    out = fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
                                  _random_samples, key)
+    return cast("tuple[Array, Array]", out)
 
 
 for _n, _f in ((2, fractional_max_pool2d), (3, fractional_max_pool3d)):
@@ -1029,19 +1075,25 @@ _UNPOOL_DOC = """Partial inverse of ``max_pool{n}d`` (``torch.nn.functional.max_
     """
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input: ArrayLike, indices: ArrayLike, kernel_size: size_1_t,
+                 stride: size_1_t | None = None, padding: size_1_t = 0,
+                 output_size: Sequence[int] | None = None) -> Array:
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
                        output_size)
 
 
 @autocast_op("max_unpool2d")
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: ArrayLike, indices: ArrayLike, kernel_size: size_2_t,
+                 stride: size_2_t | None = None, padding: size_2_t = 0,
+                 output_size: Sequence[int] | None = None) -> Array:
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
                        output_size)
 
 
 @autocast_op("max_unpool3d")
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool3d(input: ArrayLike, indices: ArrayLike, kernel_size: size_3_t,
+                 stride: size_3_t | None = None, padding: size_3_t = 0,
+                 output_size: Sequence[int] | None = None) -> Array:
     return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
                        output_size)
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
+from ..types import Array, ArrayLike
 from ._eager import eager_jit
 from ._utils import as_array
 from .linear import affine
@@ -77,7 +78,8 @@ def _opt(b):
 
 
 @autocast_op("rnn_tanh_cell")
-def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
+def rnn_tanh_cell(input: ArrayLike, hx: ArrayLike, w_ih: ArrayLike, w_hh: ArrayLike,
+                  b_ih: ArrayLike | None = None, b_hh: ArrayLike | None = None) -> jax.Array:
     """One Elman RNN step, ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
 
     Args:
@@ -103,7 +105,8 @@ def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
 
 
 @autocast_op("rnn_relu_cell")
-def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
+def rnn_relu_cell(input: ArrayLike, hx: ArrayLike, w_ih: ArrayLike, w_hh: ArrayLike,
+                  b_ih: ArrayLike | None = None, b_hh: ArrayLike | None = None) -> jax.Array:
     """One Elman RNN step with ReLU, ``h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
 
     Args:
@@ -143,7 +146,9 @@ def _gru_gates(gi, gh, h):
 
 
 @autocast_op("lstm_cell")
-def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+def lstm_cell(input: ArrayLike, hx: tuple[ArrayLike, ArrayLike], w_ih: ArrayLike,
+              w_hh: ArrayLike, b_ih: ArrayLike | None = None,
+              b_hh: ArrayLike | None = None) -> tuple[Array, Array]:
     """One LSTM step (torch gate order ``i, f, g, o``).
 
     ``c' = sigmoid(f) * c + sigmoid(i) * tanh(g)``, ``h' = sigmoid(o) * tanh(c')`` with the
@@ -174,7 +179,8 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 @autocast_op("gru_cell")
-def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> jax.Array:
+def gru_cell(input: ArrayLike, hx: ArrayLike, w_ih: ArrayLike, w_hh: ArrayLike,
+             b_ih: ArrayLike | None = None, b_hh: ArrayLike | None = None) -> jax.Array:
     """One GRU step (torch gate order ``r, z, n``).
 
     ``r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)``, ``z`` likewise,

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..types import Array, ArrayLike
 from ._utils import as_array, check_operands
 from .distance import vector_norm
 
@@ -105,8 +106,9 @@ def _lookup(w, idx, padding_idx, scale_grad_by_freq):
     return _scale_grad(out, scale[..., None])
 
 
-def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
+def embedding(input: ArrayLike, weight: ArrayLike, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Array:
     """Look up rows of ``weight`` (``torch.nn.functional.embedding``).
 
     Args:
@@ -147,10 +149,11 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     return _lookup(w, idx, padding_idx, scale_grad_by_freq)
 
 
-def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
-                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
-                  sparse: bool = False, per_sample_weights=None, include_last_offset: bool = False,
-                  padding_idx: int | None = None):
+def embedding_bag(input: ArrayLike, weight: ArrayLike, offsets: ArrayLike | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: ArrayLike | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Array:
     """Sums, means or maxima of bags of embeddings (``torch.nn.functional.embedding_bag``).
 
     Args:
@@ -267,7 +270,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
     return out / jnp.maximum(count, 1)[:, None]
 
 
-def one_hot(tensor, num_classes: int = -1):
+def one_hot(tensor: ArrayLike, num_classes: int = -1) -> Array:
     """One-hot encoding of integer class indices (``torch.nn.functional.one_hot``).
 
     Args:

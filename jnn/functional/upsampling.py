@@ -15,6 +15,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from ..types import Array, ArrayLike, ratio_any_t, size_any_t
 from ._utils import as_array
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -206,8 +207,10 @@ def _output_size(fn, x, dim, size, scale_factor, recompute_scale_factor, mode):
     return out, scales
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: ArrayLike, size: size_any_t | None = None,
+                scale_factor: ratio_any_t | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Array:
     """Resize ``input`` to ``size`` or by ``scale_factor`` (``torch.nn.functional.interpolate``).
 
     Args:
@@ -284,7 +287,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return x
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: ArrayLike, size: size_any_t | None = None,
+             scale_factor: ratio_any_t | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Array:
     """Deprecated alias of ``interpolate`` (``torch.nn.functional.upsample``).
 
     Args:
@@ -305,7 +310,8 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+def upsample_nearest(input: ArrayLike, size: size_any_t | None = None,
+                     scale_factor: ratio_any_t | None = None) -> Array:
     """Deprecated nearest-neighbour upsampling (``torch.nn.functional.upsample_nearest``).
 
     Args:
@@ -327,7 +333,8 @@ def upsample_nearest(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+def upsample_bilinear(input: ArrayLike, size: size_any_t | None = None,
+                      scale_factor: ratio_any_t | None = None) -> Array:
     """Deprecated bilinear upsampling with ``align_corners=True``
     (``torch.nn.functional.upsample_bilinear``).
 

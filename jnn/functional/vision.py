@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -19,6 +20,7 @@ import numpy as np
 from jax import lax
 
 from ..amp.autocast_mode import autocast_op
+from ..types import Array, ArrayLike
 from ._utils import as_array, float_input
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -169,7 +171,8 @@ _gather.defvjp(_gather_fwd, _gather_bwd)
 
 
 @autocast_op("grid_sample")
-def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+def grid_sample(input: ArrayLike, grid: ArrayLike, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Array:
     """Sample ``input`` at the normalized positions in ``grid``
     (``torch.nn.functional.grid_sample``).
 
@@ -248,7 +251,7 @@ def _linspace_from_neg_one(steps, align_corners, dt):
     return r
 
 
-def affine_grid(theta, size, align_corners=None):
+def affine_grid(theta: ArrayLike, size: Sequence[int], align_corners: bool | None = None) -> Array:
     """Sampling grid of the affine maps ``theta`` (``torch.nn.functional.affine_grid``).
 
     Args:
@@ -279,7 +282,7 @@ def affine_grid(theta, size, align_corners=None):
         if t.ndim != 3 or t.shape[-2:] != (2, 3):
             raise ValueError(f"affine_grid: Expected a batch of 2D affine matrices of shape "
                              f"Nx2x3 for size {size}. Got {tuple(t.shape)}.")
-        spatial = size[-2:]
+        spatial: tuple[int, ...] = size[-2:]
     elif len(size) == 5:
         if t.ndim != 3 or t.shape[-2:] != (3, 4):
             raise ValueError(f"affine_grid: Expected a batch of 3D affine matrices of shape "

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..types import Array, DeviceLike, DTypeLike
 from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
@@ -33,7 +34,7 @@ __all__ = [
 class _Inplace(Module):
     """Base of the activations whose only option is ``inplace`` (repr ``inplace=True``)."""
 
-    def __init__(self, inplace: bool = False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
@@ -61,13 +62,13 @@ class Threshold(Module):
         Array([20.,  1.], dtype=float32)
     """
 
-    def __init__(self, threshold: float, value: float, inplace: bool = False):
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
         self.value = value
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.threshold(input, self.threshold, self.value)
 
     def extra_repr(self) -> str:
@@ -88,7 +89,7 @@ class ReLU(_Inplace):
         Array([0., 1.], dtype=float32)
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.relu(input)
 
 
@@ -112,13 +113,14 @@ class RReLU(Module):
         Array([-0.22916667], dtype=float32)
     """
 
-    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
         super().__init__()
         self.lower = lower
         self.upper = upper
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.rrelu(input, self.lower, self.upper, self.training)
 
     def extra_repr(self) -> str:
@@ -143,7 +145,7 @@ class Hardtanh(Module):
     """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value=None, max_value=None):
+                 min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
         if min_value is not None:
             warnings.warn("keyword argument `min_value` is deprecated and renamed to `min_val`",
@@ -160,7 +162,7 @@ class Hardtanh(Module):
         self.max_val = max_val
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
@@ -181,7 +183,7 @@ class ReLU6(Hardtanh):
         Array([0., 6.], dtype=float32)
     """
 
-    def __init__(self, inplace: bool = False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self) -> str:
@@ -195,7 +197,7 @@ class Sigmoid(Module):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.sigmoid(input)
 
 
@@ -209,7 +211,7 @@ class Hardsigmoid(_Inplace):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.hardsigmoid(input)
 
     def extra_repr(self) -> str:
@@ -223,7 +225,7 @@ class Tanh(Module):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.tanh(input)
 
 
@@ -237,7 +239,7 @@ class SiLU(_Inplace):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.silu(input)
 
 
@@ -251,7 +253,7 @@ class Mish(_Inplace):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.mish(input)
 
 
@@ -265,7 +267,7 @@ class Hardswish(_Inplace):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.hardswish(input)
 
     def extra_repr(self) -> str:
@@ -275,7 +277,7 @@ class Hardswish(_Inplace):
 class _Alpha(Module):
     """Base of ``ELU``/``CELU``: an ``alpha`` and an ``inplace`` flag."""
 
-    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
@@ -295,7 +297,7 @@ class ELU(_Alpha):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.elu(input, self.alpha)
 
 
@@ -310,7 +312,7 @@ class CELU(_Alpha):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.celu(input, self.alpha)
 
 
@@ -324,7 +326,7 @@ class SELU(_Inplace):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.selu(input)
 
 
@@ -342,11 +344,11 @@ class GLU(Module):
         (4, 1)
     """
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -363,14 +365,14 @@ class GELU(Module):
         ``(*) -> (*)``.
     """
 
-    def __init__(self, approximate: str = "none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate argument must be either 'none' or 'tanh', got "
                              f"{approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -387,11 +389,11 @@ class Hardshrink(Module):
         ``(*) -> (*)``.
     """
 
-    def __init__(self, lambd: float = 0.5):
+    def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.hardshrink(input, self.lambd)
 
     def extra_repr(self) -> str:
@@ -409,12 +411,12 @@ class LeakyReLU(Module):
         ``(*) -> (*)``.
     """
 
-    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False):
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -428,7 +430,7 @@ class LogSigmoid(Module):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.logsigmoid(input)
 
 
@@ -443,12 +445,12 @@ class Softplus(Module):
         ``(*) -> (*)``.
     """
 
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -465,11 +467,11 @@ class Softshrink(Module):
         ``(*) -> (*)``.
     """
 
-    def __init__(self, lambd: float = 0.5):
+    def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.softshrink(input, self.lambd)
 
     def extra_repr(self) -> str:
@@ -496,7 +498,8 @@ class PReLU(Module):
         Array([-0.25, -0.25, -0.25], dtype=float32)
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if not isinstance(num_parameters, int) or isinstance(num_parameters, bool) \
                 or num_parameters < 1:
@@ -511,7 +514,7 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         init.constant_(self.weight, self.init)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
@@ -525,7 +528,7 @@ class Softsign(Module):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.softsign(input)
 
 
@@ -536,18 +539,18 @@ class Tanhshrink(Module):
         ``(*) -> (*)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.tanhshrink(input)
 
 
 class _SoftmaxBase(Module):
     _kernel = staticmethod(F.softmax)
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return type(self)._kernel(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -605,7 +608,7 @@ class Softmax2d(Module):
         ``(N, C, H, W) -> (N, C, H, W)`` or ``(C, H, W) -> (C, H, W)``.
     """
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         ndim = jnp.ndim(input)
         if ndim not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {ndim}D instead "

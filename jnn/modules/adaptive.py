@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..types import Array, DeviceLike, DTypeLike
 from .container import ModuleList, Sequential
 from .linear import Linear
 from .module import Module
@@ -54,7 +55,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     """
 
     def __init__(self, in_features: int, n_classes: int, cutoffs: Sequence[int],
-                 div_value: float = 4.0, head_bias: bool = False, device=None, dtype=None):
+                 div_value: float = 4.0, head_bias: bool = False, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         cutoffs = list(cutoffs)
         if len(cutoffs) == 0:
@@ -118,7 +120,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                                  f"[0, {self.n_classes - 1}], but values in range "
                                  f"[{int(c.min())}, {int(c.max())}] were found")
 
-    def forward(self, input_, target_):
+    def forward(self, input_: Array, target_: Array) -> _ASMoutput:
         x, t = jnp.asarray(input_), jnp.asarray(target_)
         self._check(x, t)
         batched = t.ndim > 0

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..types import Array, DeviceLike, DTypeLike
 from . import _factory
 from ._factory import factory_dtype, place
 from .linear import Linear
@@ -67,9 +68,10 @@ class MultiheadAttention(Module):
         ((5, 3, 8), (3, 5, 5))
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
-                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
-                 dtype=None):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
@@ -126,8 +128,10 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
-                attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
+    def forward(self, query: Array, key: Array, value: Array, key_padding_mask: Array | None = None,
+                need_weights: bool = True, attn_mask: Array | None = None,
+                average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Array, Array | None]:
         is_batched = jnp.ndim(query) == 3
         if self.batch_first and is_batched:
             # Keep identities (self-attention uses one fused projection).

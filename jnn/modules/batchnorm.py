@@ -29,6 +29,7 @@ from .. import init
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
 from ..parameter import Parameter, UninitializedParameter
+from ..types import Array, DeviceLike, DTypeLike
 from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
@@ -53,9 +54,10 @@ class _NormBase(Module):
 
     _version = 2
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None, *,
-                 bias: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if not isinstance(num_features, int) or isinstance(num_features, bool) \
                 or num_features < 0:
@@ -146,7 +148,7 @@ class _BatchNorm(_NormBase):
         """
         return _norm.moments(input, reduce_axes)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         self._check_input_dim(input)
         x = as_array(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -176,8 +178,9 @@ class _BatchNorm(_NormBase):
 class _LazyNormBase(LazyModuleMixin, _NormBase):
     """``num_features`` (and the parameter/buffer shapes) inferred from ``input.shape[1]``."""
 
-    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None, *, bias=True):
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None, *, bias: bool = True) -> None:
         super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
         self.affine = affine
         self.track_running_stats = track_running_stats

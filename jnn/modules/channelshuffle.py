@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array
 from .module import Module
 
 __all__ = ["ChannelShuffle"]
@@ -25,7 +26,7 @@ class ChannelShuffle(Module):
         super().__init__()
         self.groups = groups
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self) -> str:

@@ -45,7 +45,7 @@ class Sequential(Module):
         (2, 4)
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for key, module in args[0].items():
@@ -147,7 +147,7 @@ class Sequential(Module):
         del self[key]
         return v
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         for module in self._modules.values():
             input = module(input)
         return input
@@ -160,7 +160,7 @@ class ModuleList(Module):
     ``forward``: calling it raises ``NotImplementedError``, as in torch.
     """
 
-    def __init__(self, modules: Iterable[Module] | None = None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self += modules
@@ -250,7 +250,7 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """An ordered dict of modules registered as children (``torch.nn.ModuleDict``)."""
 
-    def __init__(self, modules: Mapping[str, Module] | None = None):
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -335,7 +335,7 @@ class ParameterList(Module):
     Plain arrays are wrapped in ``Parameter``; other objects are stored as attributes.
     """
 
-    def __init__(self, values: Iterable[Any] | None = None):
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
         super().__init__()
         object.__setattr__(self, "_size", 0)
         if values is not None:
@@ -386,7 +386,7 @@ class ParameterList(Module):
 class ParameterDict(Module):
     """An ordered dict of parameters registered on the module (``torch.nn.ParameterDict``)."""
 
-    def __init__(self, parameters: Any = None):
+    def __init__(self, parameters: Any = None) -> None:
         super().__init__()
         object.__setattr__(self, "_keys", {})
         if parameters is not None:

@@ -6,7 +6,7 @@ One shared ``_ConvNd`` base (torch's anatomy: the same attributes, parameter lay
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
@@ -15,6 +15,7 @@ from .. import functional as F
 from .. import init
 from ..functional._utils import int_tuple
 from ..parameter import Parameter, UninitializedParameter
+from ..types import Array, DeviceLike, DTypeLike, size_any_t
 from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
@@ -46,9 +47,11 @@ class _ConvNd(Module):
     _n: int = 0  # number of spatial dimensions, set by the subclasses
     _kernel: Callable[..., Any]  # the functional kernel, bound by each subclass
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 transposed, output_padding, groups, bias, padding_mode, device=None,
-                 dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, ...],
+                 stride: tuple[int, ...], padding: str | tuple[int, ...],
+                 dilation: tuple[int, ...], transposed: bool, output_padding: tuple[int, ...],
+                 groups: int, bias: bool, padding_mode: str, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         _check_channels(name, in_channels=in_channels, out_channels=out_channels)
@@ -133,9 +136,10 @@ class _ConvNd(Module):
 class _ConvXd(_ConvNd):
     """``Conv1d/2d/3d``'s shared constructor and forward; subclasses set ``_n`` and ``_kernel``."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: size_any_t,
+                 stride: size_any_t = 1, padding: str | size_any_t = 0, dilation: size_any_t = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         n, name = self._n, type(self).__name__
         kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
         stride = int_tuple(stride, n, name, "stride", 1)
@@ -152,7 +156,7 @@ class _ConvXd(_ConvNd):
             return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
         return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return self._conv_forward(input, self.weight, self.bias)
 
 
@@ -249,9 +253,11 @@ class Conv3d(_ConvXd):
 class _ConvTransposeNd(_ConvNd):
     """``ConvTranspose1d/2d/3d``'s shared constructor and forward (torch's argument order)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: size_any_t,
+                 stride: size_any_t = 1, padding: str | size_any_t = 0,
+                 output_padding: size_any_t = 0, groups: int = 1, bias: bool = True,
+                 dilation: size_any_t = 1, padding_mode: str = "zeros",
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         n, name = self._n, type(self).__name__
         if padding_mode != "zeros":
             raise ValueError(f'{name}: only "zeros" padding mode is supported, got '
@@ -297,7 +303,7 @@ class _ConvTransposeNd(_ConvNd):
                                  f"{shape[num_non_spatial:]})")
         return tuple(o - m for o, m in zip(output_size, min_sizes))
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Array, output_size: Sequence[int] | None = None) -> Array:
         n = self._n
         output_padding = self._output_padding(input, output_size, self.stride, self.padding,
                                               self.kernel_size, n, self.dilation)
@@ -325,10 +331,13 @@ class ConvTranspose3d(_ConvTransposeNd):
 
 # -- lazy forms ----------------------------------------------------------------------------------
 
-if TYPE_CHECKING:  # a mixin for the conv classes: the type checker sees that base
+if TYPE_CHECKING:  # a mixin for the conv classes: the type checker sees that base (and, for
+    # the two lazy families, the layer class whose constructor their super().__init__ reaches)
     _LazyConvBase = _ConvNd
+    _LazyConvXdBase = _ConvXd
+    _LazyConvTransposeXdBase = _ConvTransposeNd
 else:
-    _LazyConvBase = object
+    _LazyConvBase = _LazyConvXdBase = _LazyConvTransposeXdBase = object
 
 
 class _LazyConvXdMixin(LazyModuleMixin, _LazyConvBase):
@@ -394,10 +403,11 @@ class _LazyConvXdMixin(LazyModuleMixin, _LazyConvBase):
             self.__class__ = self.cls_to_become
 
 
-class _LazyConvXd(_LazyConvXdMixin):
-    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
-                 dtype=None):
+class _LazyConvXd(_LazyConvXdMixin, _LazyConvXdBase):
+    def __init__(self, out_channels: int, kernel_size: size_any_t, stride: size_any_t = 1,
+                 padding: str | size_any_t = 0, dilation: size_any_t = 1, groups: int = 1,
+                 bias: bool = True, padding_mode: str = "zeros", device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         # in_channels and out_channels start at 0 (torch's construction); bias=False here so
         # that no bias is made before the lazy one.
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
@@ -405,10 +415,11 @@ class _LazyConvXd(_LazyConvXdMixin):
         self._lazy_setup(out_channels, bias, dtype)
 
 
-class _LazyConvTransposeXd(_LazyConvXdMixin):
-    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
-                 device=None, dtype=None):
+class _LazyConvTransposeXd(_LazyConvXdMixin, _LazyConvTransposeXdBase):
+    def __init__(self, out_channels: int, kernel_size: size_any_t, stride: size_any_t = 1,
+                 padding: str | size_any_t = 0, output_padding: size_any_t = 0, groups: int = 1,
+                 bias: bool = True, dilation: size_any_t = 1, padding_mode: str = "zeros",
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
                          dilation, padding_mode, device, dtype)
         self._lazy_setup(out_channels, bias, dtype)

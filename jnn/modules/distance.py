@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array
 from .module import Module
 
 __all__ = ["PairwiseDistance", "CosineSimilarity"]
@@ -23,13 +24,13 @@ class PairwiseDistance(Module):
         (2,)
     """
 
-    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__()
         self.norm = p
         self.eps = eps
         self.keepdim = keepdim
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Array, x2: Array) -> Array:
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
@@ -48,10 +49,10 @@ class CosineSimilarity(Module):
         (4,)
     """
 
-    def __init__(self, dim: int = 1, eps: float = 1e-8):
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim = dim
         self.eps = eps
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Array, x2: Array) -> Array:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)

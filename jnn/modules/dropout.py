@@ -10,6 +10,7 @@ Differences from PyTorch:
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array
 from .module import Module
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
@@ -21,14 +22,14 @@ class _DropoutNd(Module):
 
     _kernel = staticmethod(F.dropout)
 
-    def __init__(self, p: float = 0.5, inplace: bool = False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not isinstance(p, (int, float)) or isinstance(p, bool) or p < 0 or p > 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return type(self)._kernel(input, self.p, self.training)
 
     def extra_repr(self) -> str:

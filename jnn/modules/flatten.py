@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..functional._utils import as_array
+from ..types import Array
 from .module import Module
 
 __all__ = ["Flatten", "Unflatten"]
@@ -38,12 +39,12 @@ class Flatten(Module):
         (32, 25)
     """
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return _flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -61,7 +62,7 @@ class Unflatten(Module):
         (2, 2, 5, 5)
     """
 
-    def __init__(self, dim, unflattened_size: Sequence[int]):
+    def __init__(self, dim: int | str, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         if isinstance(dim, str):
             raise TypeError("Unflatten: named dimensions are not supported; expected an int dim")
@@ -72,7 +73,7 @@ class Unflatten(Module):
         self.dim = dim
         self.unflattened_size = unflattened_size
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         x = as_array(input)
         nd = x.ndim
         if not -nd <= self.dim < nd:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array, size_any_t
 from .module import Module
 
 __all__ = ["Fold", "Unfold"]
@@ -25,7 +26,8 @@ class Fold(Module):
         (1, 3, 4, 5)
     """
 
-    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+    def __init__(self, output_size: size_any_t, kernel_size: size_any_t, dilation: size_any_t = 1,
+                 padding: size_any_t = 0, stride: size_any_t = 1) -> None:
         super().__init__()
         self.output_size = output_size
         self.kernel_size = kernel_size
@@ -33,7 +35,7 @@ class Fold(Module):
         self.padding = padding
         self.stride = stride
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
                       self.stride)
 
@@ -61,14 +63,15 @@ class Unfold(Module):
         (2, 30, 4)
     """
 
-    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+    def __init__(self, kernel_size: size_any_t, dilation: size_any_t = 1, padding: size_any_t = 0,
+                 stride: size_any_t = 1) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:

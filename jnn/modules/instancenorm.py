@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from ..functional import normalization as _norm
 from ..functional._utils import as_array
+from ..types import Array, DeviceLike, DTypeLike
 from .batchnorm import _check_ndim, _LazyNormBase, _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
@@ -28,16 +29,17 @@ class _InstanceNorm(_NormBase):
 
     _no_batch_dim = 2  # the rank of unbatched input
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = False,
-                 track_running_stats: bool = False, device=None, dtype=None, *,
-                 bias: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
                          bias=bias)
 
     def _check_input_dim(self, input) -> None:
         _check_ndim(self, input, (self._no_batch_dim, self._no_batch_dim + 1))
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         self._check_input_dim(input)
         x = as_array(input)
         feature_dim = x.ndim - self._no_batch_dim

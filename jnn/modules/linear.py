@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter, UninitializedParameter
+from ..types import Array, DeviceLike, DTypeLike
 from . import _factory
 from ._factory import factory_dtype, place
 from .lazy import LazyModuleMixin
@@ -30,10 +31,10 @@ class Identity(Module):
         (3,)
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return input
 
 
@@ -59,8 +60,8 @@ class Linear(Module):
         (128, 30)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         _check_features("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
@@ -82,7 +83,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -112,7 +113,7 @@ class Bilinear(Module):
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
-                 device=None, dtype=None):
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         _check_features("Bilinear", in1_features=in1_features, in2_features=in2_features,
                         out_features=out_features)
@@ -134,7 +135,7 @@ class Bilinear(Module):
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input1, input2):
+    def forward(self, input1: Array, input2: Array) -> Array:
         return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -155,7 +156,8 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None):
+    def __init__(self, out_features: int, bias: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(0, 0, False, device, dtype)
         self.out_features = out_features
         self.weight = UninitializedParameter(dtype=factory_dtype(dtype))

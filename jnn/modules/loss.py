@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from .. import functional as F
 from ..functional.loss import legacy_reduction
+from ..types import Array
 from .distance import PairwiseDistance
 from .module import Module
 
@@ -26,7 +27,8 @@ __all__ = [
 class _Loss(Module):
     """Base of the losses: holds ``reduction`` (from the legacy pair when given)."""
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
         if size_average is not None or reduce is not None:
             reduction = legacy_reduction(size_average, reduce)
@@ -38,7 +40,8 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     """A loss with an optional per-class ``weight`` buffer."""
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+    def __init__(self, weight: Array | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
@@ -58,7 +61,7 @@ class L1Loss(_Loss):
         Array(1., dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -77,7 +80,7 @@ class MSELoss(_Loss):
         Array(4., dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
@@ -98,12 +101,13 @@ class NLLLoss(_WeightedLoss):
         Array(1.3862944, dtype=float32)
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(self, weight: Array | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
@@ -116,8 +120,9 @@ class NLLLoss2d(NLLLoss):
         NLLLoss2d()
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(self, weight: Array | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
                       "drop-in replacement.", FutureWarning, stacklevel=2)
         super().__init__(weight, size_average, ignore_index, reduce, reduction)
@@ -142,13 +147,14 @@ class CrossEntropyLoss(_WeightedLoss):
         Array(0.6931472, dtype=float32)
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(self, weight: Array | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
@@ -171,14 +177,14 @@ class PoissonNLLLoss(_Loss):
         Array(1., dtype=float32)
     """
 
-    def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
-                 eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+    def __init__(self, log_input: bool = True, full: bool = False, size_average: bool | None = None,
+                 eps: float = 1e-8, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_input = log_input
         self.full = full
         self.eps = eps
 
-    def forward(self, log_input, target):
+    def forward(self, log_input: Array, target: Array) -> Array:
         return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
                                   eps=self.eps, reduction=self.reduction)
 
@@ -201,12 +207,12 @@ class GaussianNLLLoss(_Loss):
         Array(0., dtype=float32)
     """
 
-    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(None, None, reduction)
         self.full = full
         self.eps = eps
 
-    def forward(self, input, target, var):
+    def forward(self, input: Array, target: Array, var: Array) -> Array:
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
                                    reduction=self.reduction)
 
@@ -228,12 +234,12 @@ class KLDivLoss(_Loss):
         Array(0., dtype=float32)
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
-                 log_target: bool = False):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
@@ -253,7 +259,7 @@ class BCELoss(_WeightedLoss):
         Array(0.6931472, dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
@@ -275,13 +281,14 @@ class BCEWithLogitsLoss(_Loss):
         Array(0.6931472, dtype=float32)
     """
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
-                 pos_weight=None):
+    def __init__(self, weight: Array | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean",
+                 pos_weight: Array | None = None) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
                                                   pos_weight=self.pos_weight,
                                                   reduction=self.reduction)
@@ -305,12 +312,12 @@ class HingeEmbeddingLoss(_Loss):
         Array(0.5, dtype=float32)
     """
 
-    def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(self, margin: float = 1.0, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
@@ -330,7 +337,7 @@ class MultiLabelMarginLoss(_Loss):
         Array(0.85, dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
@@ -350,12 +357,12 @@ class SmoothL1Loss(_Loss):
         Array(1.3125, dtype=float32)
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
-                 beta: float = 1.0):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
@@ -374,13 +381,13 @@ class HuberLoss(_Loss):
         Array(2.0625, dtype=float32)
     """
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         if not isinstance(delta, (float, int)) or isinstance(delta, bool):
             raise TypeError(f"HuberLoss: delta must be a float or int, got {type(delta).__name__}")
         super().__init__(reduction=reduction)
         self.delta = delta
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
@@ -399,7 +406,7 @@ class SoftMarginLoss(_Loss):
         Array(0.6931472, dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
@@ -419,7 +426,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         Array(0.6931472, dtype=float32)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
                                              reduction=self.reduction)
 
@@ -441,12 +448,12 @@ class CosineEmbeddingLoss(_Loss):
         Array(0., dtype=float32)
     """
 
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(self, margin: float = 0.0, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input1, input2, target):
+    def forward(self, input1: Array, input2: Array, target: Array) -> Array:
         return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
                                        reduction=self.reduction)
 
@@ -467,12 +474,12 @@ class MarginRankingLoss(_Loss):
         Array(1., dtype=float32)
     """
 
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(self, margin: float = 0.0, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input1, input2, target):
+    def forward(self, input1: Array, input2: Array, target: Array) -> Array:
         return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
                                      reduction=self.reduction)
 
@@ -496,8 +503,9 @@ class MultiMarginLoss(_WeightedLoss):
         0.325
     """
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
-                 reduce=None, reduction: str = "mean"):
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Array | None = None,
+                 size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
@@ -507,7 +515,7 @@ class MultiMarginLoss(_WeightedLoss):
         self.p = p
         self.margin = margin
 
-    def forward(self, input, target):
+    def forward(self, input: Array, target: Array) -> Array:
         return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
                                    weight=self.weight, reduction=self.reduction)
 
@@ -533,7 +541,8 @@ class TripletMarginLoss(_Loss):
     """
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
-                 size_average=None, reduce=None, reduction: str = "mean"):
+                 size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         if margin <= 0:
             raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
@@ -543,7 +552,7 @@ class TripletMarginLoss(_Loss):
         self.eps = eps
         self.swap = swap
 
-    def forward(self, anchor, positive, negative):
+    def forward(self, anchor: Array, positive: Array, negative: Array) -> Array:
         return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
                                      eps=self.eps, swap=self.swap, reduction=self.reduction)
 
@@ -566,7 +575,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     """
 
     def __init__(self, *, distance_function: Callable | None = None, margin: float = 1.0,
-                 swap: bool = False, reduction: str = "mean"):
+                 swap: bool = False, reduction: str = "mean") -> None:
         super().__init__(size_average=None, reduce=None, reduction=reduction)
         if margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than "
@@ -576,7 +585,7 @@ class TripletMarginWithDistanceLoss(_Loss):
         self.margin = margin
         self.swap = swap
 
-    def forward(self, anchor, positive, negative):
+    def forward(self, anchor: Array, positive: Array, negative: Array) -> Array:
         return F.triplet_margin_with_distance_loss(
             anchor, positive, negative, distance_function=self.distance_function,
             margin=self.margin, swap=self.swap, reduction=self.reduction)
@@ -603,11 +612,13 @@ class CTCLoss(_Loss):
         ()
     """
 
-    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+    def __init__(self, blank: int = 0, reduction: str = "mean",
+                 zero_infinity: bool = False) -> None:
         super().__init__(reduction=reduction)
         self.blank = blank
         self.zero_infinity = zero_infinity
 
-    def forward(self, log_probs, targets, input_lengths, target_lengths):
+    def forward(self, log_probs: Array, targets: Array, input_lengths: Array,
+                target_lengths: Array) -> Array:
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)

@@ -141,7 +141,7 @@ class Module:
         super().__init_subclass__(**kwargs)
         register_module_pytree(cls)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments "
                             f"{args or ''}{kwargs or ''}")
@@ -157,7 +157,7 @@ class Module:
             d["_made_in_trace"] = True  # a temporary module built inside a traced step
 
     # -- forward and calling ------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> Any:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 

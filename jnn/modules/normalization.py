@@ -7,6 +7,7 @@ import numbers
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..types import Array, DeviceLike, DTypeLike, shape_t
 from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
@@ -44,14 +45,14 @@ class LocalResponseNorm(Module):
         (2, 4, 3, 3)
     """
 
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
@@ -77,8 +78,9 @@ class LayerNorm(Module):
         LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True)
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None):
+    def __init__(self, normalized_shape: shape_t, eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("LayerNorm", normalized_shape)
         self.eps = eps
@@ -102,7 +104,7 @@ class LayerNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -129,8 +131,9 @@ class GroupNorm(Module):
         GroupNorm(2, 6, eps=1e-05, affine=True, bias=True)
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None, *, bias: bool = True):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if not isinstance(num_groups, int) or num_groups <= 0:
             raise ValueError(f"GroupNorm: expected num_groups to be a positive int, got "
@@ -161,7 +164,7 @@ class GroupNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -188,8 +191,9 @@ class RMSNorm(Module):
         RMSNorm((2, 3), eps=None, elementwise_affine=True)
     """
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine: bool = True, device=None,
-                 dtype=None):
+    def __init__(self, normalized_shape: shape_t, eps: float | None = None,
+                 elementwise_affine: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("RMSNorm", normalized_shape)
         self.eps = eps
@@ -205,7 +209,7 @@ class RMSNorm(Module):
         if self.elementwise_affine:
             init.ones_(self.weight)
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import jax.numpy as jnp
 
 from .. import functional as F
+from ..types import Array, size_any_t
 from .module import Module
 
 __all__ = ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
@@ -30,14 +31,14 @@ class _PadNd(Module):
     _n: int = 0
     _mode: str = "constant"
 
-    def __init__(self, padding) -> None:
+    def __init__(self, padding: size_any_t) -> None:
         super().__init__()
         self.padding = _padding_tuple(padding, self._n)
 
     def _check_input_dim(self, input) -> None:
         pass
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         self._check_input_dim(input)
         return F.pad(input, self.padding, self._mode)
 
@@ -64,11 +65,11 @@ class _CircularPadNd(_PadNd):
 
 
 class _ConstantPadNd(_PadNd):
-    def __init__(self, padding, value: float) -> None:
+    def __init__(self, padding: size_any_t, value: float) -> None:
         super().__init__(padding)
         self.value = value
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self) -> str:
@@ -180,7 +181,7 @@ else:
 
 
 class _ZeroPadMixin(_ConstantPadBase):
-    def __init__(self, padding) -> None:
+    def __init__(self, padding: size_any_t) -> None:
         super().__init__(padding, 0.0)
 
     def extra_repr(self) -> str:

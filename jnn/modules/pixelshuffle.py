@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]
@@ -25,7 +26,7 @@ class PixelShuffle(Module):
         super().__init__()
         self.upscale_factor = upscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
@@ -51,7 +52,7 @@ class PixelUnshuffle(Module):
         super().__init__()
         self.downscale_factor = downscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:

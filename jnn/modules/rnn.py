@@ -21,6 +21,7 @@ from ..functional._utils import as_array
 from ..functional.packed import lengths_from_batch_sizes, packed_to_padded, padded_to_packed
 from ..functional.rnn import rnn_layers
 from ..parameter import Parameter
+from ..types import Array, DeviceLike, DTypeLike
 from ..utils.rnn import PackedSequence
 from . import _factory
 from ._factory import factory_dtype, place
@@ -74,7 +75,8 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+                 bidirectional: bool = False, proj_size: int = 0, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or \
                 not 0 <= dropout <= 1:
@@ -335,8 +337,9 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
-                 **kwargs):
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None,
+                 **kwargs) -> None:
         _reject_kwargs("RNN", kwargs)
         if nonlinearity == "tanh":
             mode = "RNN_TANH"
@@ -349,7 +352,8 @@ class RNN(RNNBase):
                          bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array | PackedSequence,
+                hx: Array | None = None) -> tuple[Array | PackedSequence, Array]:
         return self._forward(input, hx)
 
 
@@ -381,13 +385,15 @@ class LSTM(RNNBase):
 
     _NAME = "LSTM"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array | PackedSequence, hx: tuple[Array, Array] | None = None
+                ) -> tuple[Array | PackedSequence, tuple[Array, Array]]:
         return self._forward(input, hx)
 
 
@@ -416,14 +422,16 @@ class GRU(RNNBase):
 
     _NAME = "GRU"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None, **kwargs):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None,
+                 **kwargs) -> None:
         _reject_kwargs("GRU", kwargs)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array | PackedSequence,
+                hx: Array | None = None) -> tuple[Array | PackedSequence, Array]:
         return self._forward(input, hx)
 
 
@@ -437,7 +445,7 @@ class RNNCellBase(Module):
     _NAME = "RNNCellBase"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None):
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -524,7 +532,8 @@ class RNNCell(RNNCellBase):
     _NAME = "RNNCell"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None):
+                 nonlinearity: str = "tanh", device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: Unknown nonlinearity: {nonlinearity!r}; expected 'tanh' "
                              f"or 'relu'")
@@ -532,7 +541,7 @@ class RNNCell(RNNCellBase):
                          dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array, hx: Array | None = None) -> Array:
         x, (h,), is_batched = self._prepare(input, hx, 1)
         cell = F.rnn_tanh_cell if self.nonlinearity == "tanh" else F.rnn_relu_cell
         out = cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
@@ -563,12 +572,13 @@ class LSTMCell(RNNCellBase):
 
     _NAME = "LSTMCell"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device,
                          dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array,
+                hx: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
         x, (h, c), is_batched = self._prepare(input, hx, 2)
         h, c = F.lstm_cell(x, (h, c), self.weight_ih, self.weight_hh, self.bias_ih,
                            self.bias_hh)
@@ -598,12 +608,12 @@ class GRUCell(RNNCellBase):
 
     _NAME = "GRUCell"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device,
                          dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Array, hx: Array | None = None) -> Array:
         x, (h,), is_batched = self._prepare(input, hx, 1)
         out = F.gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return out if is_batched else out[0]

@@ -13,6 +13,7 @@ from ..functional.sparse import (
     renormed_weight,
 )
 from ..parameter import Parameter, _to_array
+from ..types import Array, DeviceLike, DTypeLike
 from . import _factory
 from ._factory import factory_dtype, place
 from .module import Module
@@ -98,8 +99,9 @@ class Embedding(_EmbeddingBase):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
-                 _freeze: bool = False, device=None, dtype=None):
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Array | None = None, _freeze: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.max_norm = max_norm
         self.norm_type = norm_type
@@ -109,7 +111,7 @@ class Embedding(_EmbeddingBase):
         self.sparse = sparse
         place(self, device)
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         weight = self.weight
         if self.max_norm is not None:
             idx = jnp.asarray(input)
@@ -187,8 +189,9 @@ class EmbeddingBag(_EmbeddingBase):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
-                 sparse: bool = False, _weight=None, include_last_offset: bool = False,
-                 padding_idx: int | None = None, device=None, dtype=None):
+                 sparse: bool = False, _weight: Array | None = None,
+                 include_last_offset: bool = False, padding_idx: int | None = None,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode has to be one of 'sum', 'mean' or 'max', got "
@@ -203,7 +206,8 @@ class EmbeddingBag(_EmbeddingBase):
         self.include_last_offset = include_last_offset
         place(self, device)
 
-    def forward(self, input, offsets=None, per_sample_weights=None):
+    def forward(self, input: Array, offsets: Array | None = None,
+                per_sample_weights: Array | None = None) -> Array:
         weight = self.weight
         if self.max_norm is not None:
             idx = jnp.asarray(input)

@@ -1,11 +1,14 @@
 """``SyncBatchNorm``: batch normalization whose statistics span every device of an ``nn.pmap``."""
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from .._axis import current_axis_name
 from ..functional import normalization as _norm
+from ..types import DeviceLike, DTypeLike
 from .batchnorm import _BatchNorm
 from .module import Module
 
@@ -37,9 +40,10 @@ class SyncBatchNorm(_BatchNorm):
         (6, 8)
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, process_group=None, device=None, dtype=None,
-                 *, bias: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group: Any = None,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
                          bias=bias)
         self.process_group = process_group

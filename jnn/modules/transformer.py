@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from .. import functional as F
 from .. import init
 from ..functional.attention import _canonical_mask
+from ..types import Array, DeviceLike, DTypeLike
 from ._factory import factory_dtype
 from .module import Module
 
@@ -86,10 +87,10 @@ class TransformerEncoderLayer(Module):
         (5, 3, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None):
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable = F.relu, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         _, Dropout, Linear, LayerNorm, MultiheadAttention = _layers()
         fk = dict(device=device, dtype=dtype)
@@ -114,7 +115,8 @@ class TransformerEncoderLayer(Module):
             self.activation_relu_or_gelu = 0
         self.activation = activation
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+    def forward(self, src: Array, src_mask: Array | None = None,
+                src_key_padding_mask: Array | None = None, is_causal: bool = False) -> Array:
         dtype = jnp.result_type(src)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                src_mask, "src_mask", dtype)
@@ -156,10 +158,10 @@ class TransformerDecoderLayer(Module):
         (4, 3, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None):
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable = F.relu, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         _, Dropout, Linear, LayerNorm, MultiheadAttention = _layers()
         fk = dict(device=device, dtype=dtype)
@@ -182,9 +184,10 @@ class TransformerDecoderLayer(Module):
         else:
             self.activation = activation
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal: bool = False,
-                memory_is_causal: bool = False):
+    def forward(self, tgt: Array, memory: Array, tgt_mask: Array | None = None,
+                memory_mask: Array | None = None, tgt_key_padding_mask: Array | None = None,
+                memory_key_padding_mask: Array | None = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Array:
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -234,8 +237,9 @@ class TransformerEncoder(Module):
         (5, 3, 8)
     """
 
-    def __init__(self, encoder_layer, num_layers: int, norm: Module | None = None,
-                 enable_nested_tensor: bool = True, mask_check: bool = True):
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
+                 norm: Module | None = None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
         super().__init__()
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
@@ -267,7 +271,8 @@ class TransformerEncoder(Module):
                           f"because {why}", stacklevel=2)
             self.use_nested_tensor = False
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
+    def forward(self, src: Array, mask: Array | None = None,
+                src_key_padding_mask: Array | None = None, is_causal: bool | None = None) -> Array:
         dtype = jnp.result_type(src)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                mask, "mask", dtype)
@@ -299,15 +304,17 @@ class TransformerDecoder(Module):
         (4, 3, 8)
     """
 
-    def __init__(self, decoder_layer, num_layers: int, norm: Module | None = None):
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
+                 norm: Module | None = None) -> None:
         super().__init__()
         self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal: bool | None = None,
-                memory_is_causal: bool = False):
+    def forward(self, tgt: Array, memory: Array, tgt_mask: Array | None = None,
+                memory_mask: Array | None = None, tgt_key_padding_mask: Array | None = None,
+                memory_key_padding_mask: Array | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Array:
         output = tgt
         for mod in self.layers:
             output = mod(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
@@ -349,7 +356,7 @@ class Transformer(Module):
                  activation: str | Callable = F.relu, custom_encoder: Any | None = None,
                  custom_decoder: Any | None = None, layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
-                 device=None, dtype=None):
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         LayerNorm = _layers()[3]
         fk = dict(device=device, dtype=dtype)
@@ -374,10 +381,12 @@ class Transformer(Module):
         self.nhead = nhead
         self.batch_first = batch_first
 
-    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
-                src_key_padding_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, src_is_causal: bool | None = None,
-                tgt_is_causal: bool | None = None, memory_is_causal: bool = False):
+    def forward(self, src: Array, tgt: Array, src_mask: Array | None = None,
+                tgt_mask: Array | None = None, memory_mask: Array | None = None,
+                src_key_padding_mask: Array | None = None,
+                tgt_key_padding_mask: Array | None = None,
+                memory_key_padding_mask: Array | None = None, src_is_causal: bool | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Array:
         src_shape, tgt_shape = jnp.shape(src), jnp.shape(tgt)
         is_batched = len(src_shape) == 3
         batch_dim = 0 if self.batch_first else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..types import Array, ratio_any_t, size_any_t
 from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
@@ -27,8 +28,9 @@ class Upsample(Module):
         (1, 1, 4, 4)
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(self, size: size_any_t | None = None, scale_factor: ratio_any_t | None = None,
+                 mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -41,7 +43,7 @@ class Upsample(Module):
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, input):
+    def forward(self, input: Array) -> Array:
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 
@@ -69,7 +71,8 @@ class UpsamplingNearest2d(Upsample):
         (1, 1, 4, 4)
     """
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: size_any_t | None = None,
+                 scale_factor: ratio_any_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
@@ -88,5 +91,6 @@ class UpsamplingBilinear2d(Upsample):
         (1, 1, 4, 4)
     """
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: size_any_t | None = None,
+                 scale_factor: ratio_any_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

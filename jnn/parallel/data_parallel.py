@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..modules.module import Module
+from ..types import DeviceLike
 from .pmap import pmap
 
 __all__ = ["DataParallel", "data_parallel", "replicate", "scatter", "gather", "parallel_apply"]
@@ -139,8 +140,8 @@ class DataParallel(Module):
         ['module.weight', 'module.bias']
     """
 
-    def __init__(self, module: Module, device_ids: Sequence | None = None, output_device=None,
-                 dim: int = 0):
+    def __init__(self, module: Module, device_ids: Sequence | None = None,
+                 output_device: DeviceLike | None = None, dim: int = 0) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DataParallel: expected a Module, got {type(module).__name__}")
@@ -151,7 +152,7 @@ class DataParallel(Module):
         self.dim = dim
         self.src_device_obj = devices[0]
 
-    def forward(self, *inputs, **kwargs):
+    def forward(self, *inputs, **kwargs) -> Any:
         return data_parallel(self.module, inputs, self.device_ids, self.output_device, self.dim,
                              kwargs)
 
