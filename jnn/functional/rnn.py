@@ -45,7 +45,8 @@ __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
 _CHUNKS = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _check_cell(fn: str, chunks: int, input, hx, w_ih, w_hh, b_ih, b_hh):
+def _check_cell(fn: str, chunks: int, input, hx, w_ih, w_hh, b_ih,
+                b_hh) -> tuple[jax.Array, jax.Array, jax.Array]:
     x, w_ih, w_hh = as_array(input), as_array(w_ih), as_array(w_hh)
     if x.ndim not in (1, 2):
         raise ValueError(f"{fn}: expected input with 1 or 2 dimensions (input_size,) or "
