@@ -1,6 +1,8 @@
 """Linear kernels: ``linear``, ``bilinear`` (and ``identity``-free helpers)."""
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -68,7 +70,8 @@ def affine(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
         (2, 5, 4)
     """
     lead = x.shape[:-1]
-    out = jax.lax.dot_general(x.reshape(-1, x.shape[-1]), w, (((1,), (1,)), ((), ())))
+    rows = math.prod(lead)  # not -1: a reshape cannot infer it when in_features is 0
+    out = jax.lax.dot_general(x.reshape(rows, x.shape[-1]), w, (((1,), (1,)), ((), ())))
     out = out.reshape(*lead, w.shape[0])
     return out if b is None else out + jnp.broadcast_to(b, out.shape)
 
