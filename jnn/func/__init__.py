@@ -18,9 +18,10 @@ Example (per-sample gradients, torch.func's tutorial)::
     per_sample = func.vmap(func.grad(loss), in_dims=(None, None, 0, 0))(params, buffers, x, y)
 
 Differences from PyTorch:
-    * Forward-mode transforms (``jvp``, ``jacfwd``, ``hessian``) cannot pass through kernels
-      that define their own backward pass with ``jax.custom_vjp`` (jnn's max pooling,
-      depthwise convolution, ``grid_sample``): JAX raises for them.
+    * Forward-mode transforms (``jvp``, ``jacfwd``, ``hessian``) cannot pass through the
+      kernels that define their own backward pass with ``jax.custom_vjp`` (max unpooling,
+      ``embedding`` with ``scale_grad_by_freq``, modules with backward hooks): JAX raises for
+      them. Every other kernel, max pooling and ``grid_sample`` included, supports them.
     * ``vmap(randomness=...)`` supports only ``"error"``: a draw from jnn's random stream
       inside ``vmap`` raises ``RandomStreamError`` (pass ``key=`` explicitly instead).
     * ``chunk_size`` is accepted and ignored (XLA batches the whole map).

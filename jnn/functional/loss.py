@@ -577,24 +577,30 @@ def _bce_logs(x):
     return jnp.maximum(jnp.log(x), -100.0), jnp.maximum(jnp.log(1 - x), -100.0)
 
 
-@jax.custom_vjp
+@jax.custom_jvp
 def _bce(x, t):
     log_x, log_1mx = _bce_logs(x)
     return -(t * log_x + (1 - t) * log_1mx)
 
 
-def _bce_fwd(x, t):
-    return _bce(x, t), (x, t)
+@_bce.defjvp
+def _bce_jvp(primals, tangents):
+    # torch's derivative formulas, finite even at x == 0 or 1 (the clamped logs' own
+    # derivative is not). Linear in the tangents, so JAX's transpose of it is torch's
+    # backward, and forward mode works too.
+    (x, t), (tx, tt) = primals, tangents
+    loss = _bce(x, t)
+    d_x = ((x - t) / jnp.maximum((1 - x) * x, 1e-12)).astype(x.dtype)
+    d_t = (jnp.log1p(-x) - jnp.log(x)).astype(t.dtype)
+    tangent = _scaled_tangent(tx, d_x) + _scaled_tangent(tt, d_t)
+    return loss, tangent.astype(loss.dtype)
 
 
-def _bce_bwd(res, g):
-    # torch's formulas: finite gradients even at x == 0 or 1.
-    x, t = res
-    gx = g * (x - t) / jnp.maximum((1 - x) * x, 1e-12)
-    return gx.astype(x.dtype), (g * (jnp.log1p(-x) - jnp.log(x))).astype(t.dtype)
-
-
-_bce.defvjp(_bce_fwd, _bce_bwd)
+def _scaled_tangent(tangent, derivative):
+    """``tangent * derivative``; an integer operand's (float0) tangent contributes zero."""
+    if tangent.dtype == jax.dtypes.float0:
+        return jnp.zeros(derivative.shape, derivative.dtype)
+    return tangent * derivative
 
 
 @autocast_op("binary_cross_entropy")

@@ -10,8 +10,9 @@ Implementation notes (see design.md section 6):
       about 30x slower than its forward.
     * Max pooling walks the window offsets in order and keeps the first maximum (a NaN always
       wins, the last NaN seen is kept), exactly torch's CPU rule; the same rule decides which
-      input element receives the gradient. A ``jax.custom_vjp`` stores only the winning offset
-      and scatters the gradient back with dense (interior-padded) ``lax.pad`` operations.
+      input element receives the gradient. A ``jax.custom_jvp`` keeps only the winning offset;
+      its tangent picks the input tangent there with strided slices, whose transpose (the
+      backward pass) is dense interior-padded ``lax.pad`` operations, not a scatter.
 """
 from __future__ import annotations
 
@@ -177,40 +178,22 @@ def _max_axis_impl(x, cfg):
     return m, arg
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
-def _max_axis_core(x, cfg):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _max_axis(x, cfg):
     return _max_axis_impl(x, cfg)
 
 
-def _max_axis(x, cfg):
-    # The input length along the axis is static; the backward pass needs it.
-    cfg = cfg + (x.shape[cfg[0]],)
-    return _max_axis_core(x, cfg)
-
-
-def _max_axis_fwd(x, cfg):
+@_max_axis.defjvp
+def _max_axis_jvp(cfg, primals, tangents):
+    # The tangent is the input tangent at each window's winning offset: linear in the tangent
+    # and built from strided slices, so JAX's transpose of it (the backward pass) is dense
+    # interior-padded ``lax.pad``s, and forward mode (jvp, jacfwd, hessian) works as well.
+    (x,), (tx,) = primals, tangents
     m, arg = _max_axis_impl(x, cfg)
-    return (m, arg), arg
-
-
-def _max_axis_bwd(cfg, res, cts):
-    axis, k, s, p, d, out = cfg[:6]
-    arg = res
-    g = cts[0]
-    L = cfg[6]
-    span = (out - 1) * s + 1
-    acc = None
-    zero = jnp.zeros((), g.dtype)
-    for j in range(k):
-        gj = jnp.where(arg == j, g, zero)
-        config = [(0, 0, 0)] * g.ndim
-        config[axis] = (j * d - p, L + p - j * d - span, s - 1)
-        placed = lax.pad(gj, zero, config)
-        acc = placed if acc is None else acc + placed
-    return (acc,)
-
-
-_max_axis_core.defvjp(_max_axis_fwd, _max_axis_bwd)
+    no_tangent = np.zeros(arg.shape, jax.dtypes.float0)
+    if tx.dtype == jax.dtypes.float0:  # integer input: nothing to differentiate
+        return (m, arg), (np.zeros(m.shape, jax.dtypes.float0), no_tangent)
+    return (m, arg), (_select_strided(tx, arg, cfg), no_tangent)
 
 
 def _select_strided(a, arg, cfg):

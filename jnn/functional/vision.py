@@ -148,26 +148,20 @@ def _sample(x, coords, mode, padding_mode, align_corners):
     return out.reshape((N, C) + tuple(out_shape))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _gather(xf, idx, size):
     """``out[n, c, q] = xf[n, c, idx[n, q]]``."""
     return jax.vmap(lambda a, i: jnp.take(a, i, axis=1))(xf, idx)
 
 
-def _gather_fwd(xf, idx, size):
-    return _gather(xf, idx, size), idx
-
-
-def _gather_bwd(size, idx, ct):
-    # One scatter-add of whole channel rows: (N, T*P, C) into (N, M, C). On CPU this is much
-    # faster than the transpose of the (N, C, M)-layout gather XLA would derive.
-    rows = jnp.moveaxis(ct, 1, 2)
-    zero = jnp.zeros((ct.shape[0], size, ct.shape[1]), ct.dtype)
-    gx = jax.vmap(lambda z, i, r: z.at[i].add(r))(zero, idx, rows)
-    return jnp.moveaxis(gx, 2, 1), np.zeros(idx.shape, jax.dtypes.float0)
-
-
-_gather.defvjp(_gather_fwd, _gather_bwd)
+@_gather.defjvp
+def _gather_jvp(size, primals, tangents):
+    # The tangent gathers whole channel rows in the (N, M, C) layout: JAX transposes that into
+    # one scatter-add of rows, (N, T*P, C) into (N, M, C), which on CPU is much faster than
+    # the transpose of the (N, C, M)-layout gather of the forward pass. Forward mode works.
+    (xf, idx), (txf, _) = primals, tangents
+    rows = jax.vmap(lambda a, i: jnp.take(a, i, axis=0))(jnp.moveaxis(txf, 1, 2), idx)
+    return _gather(xf, idx, size), jnp.moveaxis(rows, 2, 1)
 
 
 @autocast_op("grid_sample")
