@@ -5,7 +5,9 @@ paths with their own kernels (depthwise on CPU) and the grouped, strided and 1x1
 through the kernels whose derivative jnn writes itself (max pooling, ``grid_sample``,
 ``binary_cross_entropy``: custom JVP rules whose transpose is the fast backward); a
 ``jax.custom_vjp`` anywhere on the path would raise instead. The derivatives are checked
-against torch's (``torch.func.jvp`` / ``torch.func.hessian``) in float64.
+against torch's in float64 (``torch.func.jvp`` / ``torch.func.hessian`` for the
+convolutions; reverse-mode Jacobians and double backward for the other kernels, as torch has
+no forward AD for ``grid_sample``).
 """
 import jax
 import jax.numpy as jnp
@@ -129,7 +131,11 @@ def test_kernel_jvp_and_hessian_match_torch(case):
         x0 = jnp.asarray(xs[0])
         np.testing.assert_allclose(np.asarray(jax.jacfwd(scalar)(x0)),
                                    np.asarray(jax.grad(scalar)(x0)), rtol=1e-10, atol=1e-10)
-        jh = jax.hessian(scalar)(x0)
-        th = torch.func.jacrev(torch.func.jacrev(lambda a: torch.tanh(tfn(a, *trest)).sum()))(
-            torch.from_numpy(xs[0]))
-        np.testing.assert_allclose(np.asarray(jh), th.numpy(), rtol=1e-9, atol=1e-10)
+        # Hessian-vector product, forward over reverse (jax.hessian's mode), against torch's
+        # double backward (cheaper than whole Hessians)
+        v = np.random.default_rng(10).standard_normal(xs[0].shape)
+        jhv = jax.jvp(jax.grad(scalar), (x0,), (jnp.asarray(v),))[1]
+        ta = torch.from_numpy(xs[0]).requires_grad_()
+        (tg,) = torch.autograd.grad(torch.tanh(tfn(ta, *trest)).sum(), ta, create_graph=True)
+        (thv,) = torch.autograd.grad((tg * torch.from_numpy(v)).sum(), ta)
+        np.testing.assert_allclose(np.asarray(jhv), thv.numpy(), rtol=1e-9, atol=1e-10)
