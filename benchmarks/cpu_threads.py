@@ -11,6 +11,7 @@ ends XLA's flag parsing, so any flag after it was silently ignored.)
 from __future__ import annotations
 
 import os
+import sys
 
 __all__ = ["limit_threads"]
 
@@ -20,7 +21,7 @@ def limit_threads(threads: int) -> list[int]:
 
     Returns the CPUs kept. With one thread, Eigen's own pool is switched off as well.
     """
-    if "jax" in __import__("sys").modules:
+    if "jax" in sys.modules:
         raise RuntimeError("limit_threads must run before jax is imported")
     allowed = sorted(os.sched_getaffinity(0))
     if threads < 1 or threads > len(allowed):
