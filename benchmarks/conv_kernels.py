@@ -9,24 +9,31 @@ weight-gradient programs of ``lax.conv_general_dilated``:
   (``xla_cpu_experimental_ynn_fusion_type=""``), and written as one matmul per kernel tap
   (``einsum('nohw,nihw->oi')`` over shifted slices): candidates for a per-shape routing.
 
+``--part small`` times 3x3 convolutions on small output maps (1x1 to 8x8, batch 1 to 32, 64 to
+512 channels), forward and forward + backward, as ``lax.conv_general_dilated`` and as jnn's
+``F.conv2d``, which on CPU runs maps of at most 4 positions as one matmul over gathered patches
+(``jnn/functional/conv.py``): the evidence for that threshold.
+
 Times are the minimum of a few calls, in ms. The machine is shared: compare within a row.
 
-    python benchmarks/conv_kernels.py
+    python benchmarks/conv_kernels.py                 # --part resnet (default), small
 """
 from __future__ import annotations
 
+import argparse
 import functools
-import os
 import time
 
 from cpu_threads import limit_threads
 
 limit_threads(1)
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from jax import lax
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+import jnn.functional as F  # noqa: E402
 
 # (in channels, out channels, spatial size, stride, kernel)
 SHAPES = [(3, 64, 32, 1, 3), (64, 64, 32, 1, 3), (64, 128, 32, 2, 3), (64, 128, 32, 2, 1),
@@ -63,7 +70,7 @@ def weight_grad_taps(x, g, stride, pad, k):
     return jnp.stack(taps, -1).reshape(g.shape[1], x.shape[1], k, k)
 
 
-def main():
+def resnet_shapes():
     print(f"jax {jax.__version__}, batch {BATCH}, 1 thread; ms (forward / input grad / weight "
           "grad)")
     rng = np.random.default_rng(0)
@@ -96,5 +103,31 @@ def main():
               flush=True)
 
 
+# (batch, channels, output map side) for 3x3 stride-1 convolutions
+SMALL = [(1, 512, 1), (8, 512, 1), (1, 512, 2), (16, 512, 2), (1, 512, 4), (8, 512, 4),
+         (32, 512, 4), (1, 256, 5), (8, 256, 5), (32, 256, 5), (1, 256, 8), (32, 256, 8),
+         (1, 64, 2), (32, 64, 4), (32, 64, 8)]
+
+
+def small_maps():
+    print(f"jax {jax.__version__}, 3x3 stride 1 padding 1, 1 thread; ms, lax / jnn "
+          "(forward | forward + backward)")
+    rng = np.random.default_rng(0)
+    for n, c, size in SMALL:
+        x = jnp.asarray(rng.standard_normal((n, c, size, size)), jnp.float32)
+        w = jnp.asarray(rng.standard_normal((c, c, 3, 3)) * 0.05, jnp.float32)
+        cells = []
+        for conv_fn in (conv(("NCHW", "OIHW", "NCHW"), 1, 1),
+                        lambda a, b: F.conv2d(a, b, padding=1)):
+            fwd = jax.jit(conv_fn)
+            both = jax.jit(jax.grad(lambda a, b, f=conv_fn: (f(a, b) ** 2).sum(), (0, 1)))
+            cells.append((best_ms(fwd, x, w), best_ms(both, x, w)))
+        (lf, lb), (jf, jb) = cells
+        print(f"N {n:2d} C {c:3d} {size}x{size}: forward {lf:7.2f} / {jf:7.2f} ({lf / jf:5.1f}x)"
+              f" | forward + backward {lb:7.2f} / {jb:7.2f} ({lb / jb:5.1f}x)", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=["resnet", "small"], default="resnet")
+    {"resnet": resnet_shapes, "small": small_maps}[parser.parse_args().part]()

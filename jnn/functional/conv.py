@@ -7,6 +7,7 @@ for convolutions and ``(in, out/groups, *k)`` for transposed convolutions.
 from __future__ import annotations
 
 import itertools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -60,52 +61,108 @@ def _add_bias(fn: str, out: jax.Array, bias, n: int) -> jax.Array:
     return out + b.astype(out.dtype).reshape((1, -1) + (1,) * n)
 
 
-# -- depthwise fast path (XLA:CPU) ----------------------------------------------------------------
-# XLA:CPU runs grouped convolutions with one input channel per group (depthwise) 20-50x slower
-# than a sum of shifted slices; its input gradient is equally slow. On CPU, depthwise
-# convolutions therefore use shifted strided slices. The kernel is plain JAX (slices, products,
-# sums), so JAX differentiates it in both modes: reverse mode transposes the slices into pads
-# (measured on par with a hand-written backward: 0.75-1.5x on MobileNet-like shapes, within this
-# machine's noise), and forward mode (jax.jvp, jacfwd, hessian) works, which a custom VJP would
-# block. Other backends keep lax.conv_general_dilated (cuDNN etc. are fine).
+# -- CPU fast paths ------------------------------------------------------------------------------
+# Two kinds of convolution run far slower under XLA:CPU's convolution than as plain JAX, so on the
+# CPU backend jnn lowers them itself (other backends keep lax.conv_general_dilated: cuDNN etc. are
+# fine). Both kernels are slices, products, sums and matmuls that JAX differentiates in both modes:
+# reverse mode transposes the slices into pads, and forward mode (jax.jvp, jacfwd, hessian) works,
+# which a custom VJP would block. Measured in benchmarks/conv_kernels.py; README "Convolution
+# levers".
+#
+# * Depthwise (groups == in_channels, one input channel per group): 20-50x slower in XLA:CPU than
+#   a sum of shifted slices, and its input gradient equally slow. The slice kernel's backward
+#   measured on par with a hand-written one (0.75-1.5x on MobileNet-like shapes).
+# * Small output maps (at most _PATCHES_MAX_OUTPUT positions per map: 2x2 and 1x1 maps, where a
+#   3x3 kernel is larger than its input, as in the last stages of a ResNet at CIFAR resolution or
+#   of batch-1 inference): XLA:CPU falls off its fast kernels there, and one matmul of the
+#   gathered input patches (im2col) by the weights is 2-50x faster (3x3, 512 channels, 2x2 maps:
+#   62 ms against 7.9 at batch 1, 656 against 15 at batch 16; 1x1 maps: 2.1-2.4x; forward and
+#   backward together 5-50x). At 4x4 maps the gain held only at small batches (1.7x at batch 1,
+#   0.7x at batch 32), and at larger maps the patch matrix, kernel-size times the input, costs
+#   more than it saves.
+
+_PATCHES_MAX_OUTPUT = 4
+
 
 def _taps(kernel):
     return list(itertools.product(*[range(k) for k in kernel]))
 
 
-def _dw_slices(xp, w, stride, dilation, out_sizes):
-    """sum over taps of strided_slice(xp, tap * dilation) * w[:, 0, tap]; xp (N, C, *sp)."""
+def _out_sizes(padded, kernel, stride, dilation) -> tuple[int, ...]:
+    return tuple((p - d * (k - 1) - 1) // s + 1
+                 for p, k, s, d in zip(padded, kernel, stride, dilation))
+
+
+def _tap_slices(xp, kernel, stride, dilation, out_sizes, first: int):
+    """Per kernel tap, the strided slice of ``xp`` it meets; spatial axes start at ``first``."""
+    pieces = []
+    for tap in _taps(kernel):
+        start, limit, step = [0] * xp.ndim, list(xp.shape), [1] * xp.ndim
+        for i, (t, s, d, o) in enumerate(zip(tap, stride, dilation, out_sizes)):
+            start[first + i] = t * d
+            limit[first + i] = t * d + s * (o - 1) + 1
+            step[first + i] = s
+        pieces.append((tap, jax.lax.slice(xp, start, limit, step)))
+    return pieces
+
+
+def _depthwise(x, w, stride, dilation, pads):
+    """sum over taps of the tap's slice of the padded input times w[:, 0, tap]."""
     n = len(stride)
+    mult = w.shape[0] // x.shape[1]
+    xr = jnp.repeat(x, mult, axis=1) if mult > 1 else x
+    xp = jnp.pad(xr, ((0, 0), (0, 0)) + tuple(pads))
+    out_sizes = _out_sizes(xp.shape[2:], w.shape[2:], stride, dilation)
     out = None
-    for tap in _taps(w.shape[2:]):
-        start = (0, 0) + tuple(t * d for t, d in zip(tap, dilation))
-        limit = xp.shape[:2] + tuple(st + s * (o - 1) + 1
-                                     for st, s, o in zip(start[2:], stride, out_sizes))
-        piece = jax.lax.slice(xp, start, limit, (1, 1) + tuple(stride))
+    for tap, piece in _tap_slices(xp, w.shape[2:], stride, dilation, out_sizes, first=2):
         term = piece * w[(slice(None), 0) + tap].reshape((1, -1) + (1,) * n)
         out = term if out is None else out + term
     return out
 
 
-def _depthwise(x, w, stride, dilation, pads):
+def _patches(x, w, stride, dilation, pads, groups):
+    """The convolution as one matmul per group: (N * out, C/g * K) patches by (O/g, C/g * K)."""
     n = len(stride)
-    mult = w.shape[0] // x.shape[1]
-    xr = jnp.repeat(x, mult, axis=1) if mult > 1 else x
-    xp = jnp.pad(xr, ((0, 0), (0, 0)) + tuple(pads))
-    out_sizes = tuple((xp.shape[2 + i] - dilation[i] * (w.shape[2 + i] - 1) - 1) // stride[i] + 1
-                      for i in range(n))
-    return _dw_slices(xp, w, stride, dilation, out_sizes)
+    # Channels last, so that a patch row is contiguous: (N, *spatial, C).
+    xp = jnp.moveaxis(jnp.pad(x, ((0, 0), (0, 0)) + tuple(pads)), 1, -1)
+    kernel = w.shape[2:]
+    out_sizes = _out_sizes(xp.shape[1:-1], kernel, stride, dilation)
+    pieces = [p for _, p in _tap_slices(xp, kernel, stride, dilation, out_sizes, first=1)]
+    # (N, *out, C, K) matches the weight's (O, C/g, *k) order, which then needs no copy.
+    cols = jnp.stack(pieces, axis=-1)
+    per_group = w.shape[1] * math.prod(kernel)  # explicit sizes: N may be 0
+    low = jnp.issubdtype(x.dtype, jnp.floating) and jnp.finfo(x.dtype).bits < 32
+    accumulate = jnp.float32 if low else None  # half precision accumulates in float32
+    if groups == 1:
+        # A 2-D matmul: XLA:CPU runs a dot with a (size-1) batch dimension 10x slower.
+        rows = cols.reshape((-1, per_group))
+        out = jax.lax.dot_general(rows, w.reshape(w.shape[0], per_group),
+                                  (((1,), (1,)), ((), ())), preferred_element_type=accumulate)
+        out = out.reshape(cols.shape[:n + 1] + (w.shape[0],))  # (N, *out, O)
+    else:
+        cols = cols.reshape(cols.shape[:n + 1] + (groups, per_group))  # (N, *out, g, C/g * K)
+        wg = w.reshape(groups, w.shape[0] // groups, per_group)  # (g, O/g, C/g * K)
+        out = jax.lax.dot_general(cols, wg, (((n + 2,), (2,)), ((n + 1,), (0,))),
+                                  preferred_element_type=accumulate)  # (g, N, *out, O/g)
+        out = jnp.moveaxis(out, 0, -2).reshape(out.shape[1:-1] + (w.shape[0],))
+    out = out.astype(x.dtype)
+    return jnp.moveaxis(out, -1, 1)
 
 
-# Private switch for the tests (tests/test_conv_lax.py): False sends CPU depthwise convolutions
-# through lax.conv_general_dilated, the path every other backend runs, so CI checks it too.
-# Read at trace time: set it before the first call of a jitted function.
+# Private switches for the tests (tests/test_conv_paths.py), read at trace time (set them before
+# the first call of a jitted function): _DEPTHWISE_SLICES = False and _PATCHES_MAX_OUTPUT = 0
+# send CPU convolutions through lax.conv_general_dilated, the path every other backend runs, so
+# CI checks it too; a large _PATCHES_MAX_OUTPUT sends them all through the patch matmul.
 _DEPTHWISE_SLICES = True
 
 
 def _use_depthwise(x, w, groups) -> bool:
     return (_DEPTHWISE_SLICES and groups > 1 and x.shape[1] == groups and w.shape[1] == 1
             and jax.default_backend() == "cpu")
+
+
+def _use_patches(out_sizes) -> bool:
+    return math.prod(out_sizes) <= _PATCHES_MAX_OUTPUT and jax.default_backend() == "cpu"
 
 
 def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, groups):
@@ -146,8 +203,11 @@ def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, gr
                              f"smaller than the (dilated) kernel size {eff}; kernel size can't "
                              f"be greater than actual input size (input shape "
                              f"{tuple(x.shape)})")
+    padded = tuple(size + lo + hi for size, (lo, hi) in zip(x.shape[2:], pads))
     if _use_depthwise(x, w, groups):
         out = _depthwise(x, w, stride, dilation, tuple(pads))
+    elif _use_patches(_out_sizes(padded, kernel, stride, dilation)):
+        out = _patches(x, w, stride, dilation, tuple(pads), groups)
     else:
         out = jax.lax.conv_general_dilated(
             x, w, window_strides=stride, padding=pads, rhs_dilation=dilation,
@@ -226,11 +286,12 @@ _CONV_DOC = """Applies a {n}-D convolution (``torch.nn.functional.conv{n}d``).
         The convolution of ``input`` with ``weight`` (plus ``bias``), same dtype as ``input``.
 
     Differences from PyTorch:
-        On the CPU backend a depthwise convolution (``groups == in_channels``, weight
-        ``(m * in_channels, 1, ...)``) runs as a sum of shifted slices with a custom VJP
-        (XLA:CPU's grouped convolution is 20-100x slower there). Reverse-mode gradients are
-        unaffected; forward-mode AD (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) through such
-        a convolution is not available on CPU.
+        On the CPU backend two kinds of convolution run as plain JAX instead of
+        ``lax.conv_general_dilated``, which is far slower on them: depthwise ones
+        (``groups == in_channels``, weight ``(m * in_channels, 1, ...)``) as a sum of shifted
+        slices, and those whose output maps have at most 4 positions as one matmul over the
+        gathered input patches. Results agree with torch to floating-point rounding, and both
+        reverse- and forward-mode AD work through every path.
 
     Example:
         >>> F.conv{n}d(jnp.ones({ex_in}), jnp.ones({ex_w}), padding=1).shape
