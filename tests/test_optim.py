@@ -646,3 +646,11 @@ def test_scheduler_with_jit_step_no_retrace(name, sched, kw):
         assert_params_close(jnn_params(jm), torch_params(tm), msg=f"step {i}")
         assert jsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
     assert step.trace_count == 1
+
+
+def test_update_must_be_a_staticmethod():
+    # Eager steps compile one program per optimizer class and static view (optimizer.py).
+    with pytest.raises(TypeError, match="must be a @staticmethod"):
+        class Bad(optim.Optimizer):
+            def _update(self, p, g, state, hyper, static):
+                return p, state

@@ -20,7 +20,8 @@ from ..parameter import Parameter
 from .optimizer import StaticView
 
 __all__ = ["ParamsT", "LRType", "check_lr", "check_betas", "check_nonneg", "check_adam_args",
-           "step_zero", "count", "power", "one_minus_pow", "signed_grad", "l2_weight_decay",
+           "state_full", "step_zero", "count", "power", "one_minus_pow", "signed_grad",
+           "l2_weight_decay",
            "apply_weight_decay", "adam_moments", "adam_state", "ADAM_ZERO_KEYS",
            "ADAM_DYNAMIC_ITEMS"]
 
@@ -58,6 +59,21 @@ def check_adam_args(lr: Any, betas: Any, eps: float, weight_decay: float) -> Non
     check_nonneg(eps, "epsilon")
     check_betas(betas)
     check_nonneg(weight_decay, "weight_decay")
+
+
+# -- initial state ------------------------------------------------------------------------------
+
+def state_full(p: Any, value: Any = 0) -> jax.Array:
+    """A state array like the parameter (shape, dtype, placement) filled with ``value``.
+
+    Eagerly it is made on the host and transferred: ``jnp.zeros_like`` would compile one
+    broadcast program per parameter shape on the first step (a small Transformer: 27 of them).
+    """
+    data = p.data if isinstance(p, Parameter) else p
+    if isinstance(data, jax.core.Tracer):
+        return jnp.full_like(data, value)
+    host = np.full(data.shape, value, data.dtype)
+    return jax.device_put(host, data.sharding) if data.committed else jnp.asarray(host)
 
 
 # -- the step counter and bias corrections ----------------------------------------------------
@@ -139,5 +155,4 @@ def adam_moments(state: dict, g: jax.Array, beta1: Any,
 def adam_state(p: Any, second: str = "exp_avg_sq") -> dict:
     """The initial state of an Adam-family optimizer: ``step``, ``exp_avg`` and the second
     moment (``exp_avg_sq``; Adamax's is ``exp_inf``), zeros like the parameter."""
-    return {"step": step_zero(), "exp_avg": jnp.zeros_like(p.data),
-            second: jnp.zeros_like(p.data)}
+    return {"step": step_zero(), "exp_avg": state_full(p), second: state_full(p)}

@@ -10,6 +10,7 @@ from ._common import (
     check_nonneg,
     l2_weight_decay,
     signed_grad,
+    state_full,
     step_zero,
 )
 from .optimizer import Optimizer, StaticView
@@ -63,10 +64,11 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": step_zero(), "square_avg": jnp.zeros_like(p.data),
-                "acc_delta": jnp.zeros_like(p.data)}
+        return {"step": step_zero(), "square_avg": state_full(p),
+                "acc_delta": state_full(p)}
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         rho, eps = hyper["rho"], hyper["eps"]
         g = l2_weight_decay(p, signed_grad(g, static), hyper, static)
         square_avg = rho * state["square_avg"] + (1 - rho) * g * g

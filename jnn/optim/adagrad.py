@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import LRType, ParamsT, check_lr, check_nonneg, count, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, count, state_full, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["Adagrad"]
@@ -65,9 +65,10 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group):
         return {"step": step_zero(),
-                "sum": jnp.full_like(p.data, group["initial_accumulator_value"])}
+                "sum": state_full(p, group["initial_accumulator_value"])}
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         if static["maximize"]:
             g = -g
         step = state["step"] + 1

@@ -15,6 +15,7 @@ from ._common import (
     count,
     one_minus_pow,
     signed_grad,
+    state_full,
 )
 from .optimizer import Optimizer, StaticView
 
@@ -82,10 +83,11 @@ class Adam(Optimizer):
     def _init_state(self, p, group):
         state = adam_state(p)
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = jnp.zeros_like(p.data)
+            state["max_exp_avg_sq"] = state_full(p)
         return state
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         lr, eps = hyper["lr"], hyper["eps"]
         beta1, beta2 = hyper["betas"]
         g = signed_grad(g, static)

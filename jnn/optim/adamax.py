@@ -65,7 +65,8 @@ class Adamax(Optimizer):
     def _init_state(self, p, group):
         return adam_state(p, second="exp_inf")
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         beta1, beta2 = hyper["betas"]
         g = signed_grad(g, static)
         step = state["step"] + 1

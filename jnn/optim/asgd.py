@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, state_full, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["ASGD"]
@@ -57,9 +57,10 @@ class ASGD(Optimizer):
     def _init_state(self, p, group):
         return {"step": step_zero(),
                 "eta": jnp.asarray(jnp.asarray(group["lr"]), jnp.float32),
-                "mu": jnp.ones((), jnp.float32), "ax": jnp.zeros_like(p.data)}
+                "mu": jnp.ones((), jnp.float32), "ax": state_full(p)}
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         lr, lambd = hyper["lr"], hyper["lambd"]
         if static["maximize"]:
             g = -g

@@ -81,7 +81,8 @@ class NAdam(Optimizer):
         return {"step": step_zero(), "mu_product": jnp.ones((), jnp.float32),
                 **{k: v for k, v in adam_state(p).items() if k != "step"}}
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         lr = hyper["lr"]
         beta1, beta2 = hyper["betas"]
         g = signed_grad(g, static)

@@ -75,7 +75,8 @@ class RAdam(Optimizer):
     def _init_state(self, p, group):
         return adam_state(p)
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         lr = hyper["lr"]
         beta1, beta2 = hyper["betas"]
         g = signed_grad(g, static)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import LRType, ParamsT, check_lr, check_nonneg, step_zero
+from ._common import LRType, ParamsT, check_lr, check_nonneg, state_full, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["RMSprop"]
@@ -62,14 +62,15 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        state = {"step": step_zero(), "square_avg": jnp.zeros_like(p.data)}
+        state = {"step": step_zero(), "square_avg": state_full(p)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = jnp.zeros_like(p.data)
+            state["momentum_buffer"] = state_full(p)
         if group["centered"]:
-            state["grad_avg"] = jnp.zeros_like(p.data)
+            state["grad_avg"] = state_full(p)
         return state
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         alpha, eps = hyper["alpha"], hyper["eps"]
         if static["maximize"]:
             g = -g

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import LRType, ParamsT, check_lr, step_zero
+from ._common import LRType, ParamsT, check_lr, state_full, step_zero
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["Rprop"]
@@ -55,10 +55,11 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        return {"step": step_zero(), "prev": jnp.zeros_like(p.data),
-                "step_size": jnp.full_like(p.data, float(jnp.asarray(group["lr"])))}
+        return {"step": step_zero(), "prev": state_full(p),
+                "step_size": state_full(p, float(jnp.asarray(group["lr"])))}
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         etaminus, etaplus = static["etas"]
         step_size_min, step_size_max = static["step_sizes"]
         if static["maximize"]:

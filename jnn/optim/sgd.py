@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._common import LRType, ParamsT, check_lr
+from ._common import LRType, ParamsT, check_lr, state_full
 from .optimizer import Optimizer, StaticView
 
 __all__ = ["SGD"]
@@ -60,12 +60,13 @@ class SGD(Optimizer):
         # same first step when dampening is 0; otherwise a private `_first` flag (left out of
         # state_dict) marks the first step. Either way the state has a fixed structure, which
         # a compiled step needs.
-        state = {"momentum_buffer": jnp.zeros_like(p.data)}
+        state = {"momentum_buffer": state_full(p)}
         if group["dampening"] != 0:
             state["_first"] = jnp.asarray(True)
         return state
 
-    def _update(self, p, g, state, hyper, static: StaticView):
+    @staticmethod
+    def _update(p, g, state, hyper, static: StaticView):
         if static["maximize"]:
             g = -g
         if not static.is_zero("weight_decay"):
