@@ -193,3 +193,36 @@ def test_first_eager_call_compiles_one_program_per_layer():
         _block(layers(x))
     assert counts["compiles"] <= len(layers), dict(counts)  # op by op: 46 programs
     _assert_second_call_free(lambda seed: layers(_randn(seed, 2, 3, 9, 7)))
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1)),
+                                         ("Adam", dict(lr=0.01, amsgrad=True)),
+                                         ("Rprop", dict())], ids=lambda v: str(v))
+def test_eager_optimizer_step_compiles_one_program(name, kwargs):
+    shapes = [(5, 3), (5,), (2, 5), (7, 1, 2)]  # shapes no other test compiles for
+    params = [jnn.Parameter(_randn(i, *s)) for i, s in enumerate(shapes)]
+    opt = getattr(jnn.optim, name)(params, **kwargs)
+
+    def step(seed):
+        for i, p in enumerate(params):
+            p.grad = _randn(10 * seed + i, *p.shape)
+        opt.step()
+        opt.param_groups[0]["lr"] *= 0.5  # a program input: no recompilation
+        return [p.data for p in params]
+
+    jnn.optim.SGD([jnn.Parameter(jnp.ones(1))], lr=0.1).step()  # one-time scalar programs
+    with count_compilations() as counts:
+        _block(step(0))
+    assert counts["compiles"] <= 2, dict(counts)  # the group's updates; op by op: 40-90
+    _assert_second_call_free(step)
+
+
+def test_eager_transformer_layer_compiles_few_programs():
+    layer = jnn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.1, batch_first=True)
+    x = _randn(0, 3, 5, 8)  # shapes no other test compiles for
+    F.relu(jnp.ones(1))
+    with count_compilations() as counts:
+        _block(layer(x))
+    # attention, dropout and layer norm are one program each (op by op: 54 in all)
+    assert counts["compiles"] <= 30, dict(counts)
+    _assert_second_call_free(lambda seed: layer(_randn(seed, 3, 5, 8)))

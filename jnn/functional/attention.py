@@ -14,6 +14,7 @@ torch's CPU kernel does) and NaN in the weights path of ``multi_head_attention_f
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import cast
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 from ..amp.autocast_mode import autocast_op
 from ..random import next_key
 from ..types import Array, ArrayLike
+from ._eager import eager_jit
 from ._utils import as_array, check_operands, promote_rank
 from .linear import affine
 
@@ -70,10 +72,12 @@ def _causal_mask(l_len: int, s_len: int):
     return jnp.tril(jnp.ones((l_len, s_len), jnp.bool_))
 
 
+@functools.partial(eager_jit, static_argnames=("scale", "dropout_p", "safe"))
 def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
     """``softmax(q k^T * scale + bias) v`` with ``bias`` additive float or ``None``.
 
-    Returns ``(output, weights)``.
+    Returns ``(output, weights)``. Called eagerly, one compiled program per configuration
+    (``jnn/functional/_eager.py``).
     """
     scores = jnp.einsum("...le,...se->...ls", q, k) * jnp.asarray(scale, q.dtype)
     if bias is not None:

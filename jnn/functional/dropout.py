@@ -13,6 +13,7 @@ Differences from PyTorch:
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 
 from ..random import next_key
 from ..types import Array, ArrayLike
+from ._eager import eager_jit
 from ._utils import as_array
 
 __all__ = ["dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
@@ -51,8 +53,15 @@ def _dropout_impl(x, p: float, training: bool, feature: bool, alpha: bool, key, 
                          f"got shape {tuple(x.shape)}")
     if p == 1:  # torch multiplies by zero (no alpha shift either); inf/nan stay nan
         return x * jnp.zeros((), x.dtype)
+    return _masked(x, next_key(key), p=p, feature=feature, alpha=alpha)
+
+
+# One program per configuration when called eagerly (the mask, its scaling and the alpha shift
+# would otherwise compile op by op on first use); the key is drawn before the call.
+@functools.partial(eager_jit, static_argnames=("p", "feature", "alpha"))
+def _masked(x, key, *, p: float, feature: bool, alpha: bool):
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
-    keep = jax.random.bernoulli(next_key(key), 1.0 - p, shape).astype(x.dtype)
+    keep = jax.random.bernoulli(key, 1.0 - p, shape).astype(x.dtype)
     if not alpha:
         return x * (keep * jnp.asarray(1.0 / (1.0 - p), x.dtype))
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))

@@ -368,9 +368,14 @@ def layer_norm(input: ArrayLike, normalized_shape: shape_t, weight: ArrayLike | 
     weight = _check_param("layer_norm", "weight", weight, shape)
     bias = _check_param("layer_norm", "bias", bias, shape)
     check_operands("layer_norm", input=x, weight=weight, bias=bias, mixed_precision=True)
+    return _layer_norm(x, weight, bias, n_axes=len(shape), eps=eps)
+
+
+@functools.partial(eager_jit, static_argnames=("n_axes", "eps"))
+def _layer_norm(x, weight, bias, *, n_axes: int, eps: float):
     ct = _compute_dtype(x.dtype)
     xc = x.astype(ct)
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    axes = tuple(range(x.ndim - n_axes, x.ndim))
     mean = jnp.mean(xc, axis=axes, keepdims=True)
     centered = xc - mean
     var = jnp.mean(jnp.square(centered), axis=axes, keepdims=True)
