@@ -72,7 +72,8 @@ def _causal_mask(l_len: int, s_len: int):
     return jnp.tril(jnp.ones((l_len, s_len), jnp.bool_))
 
 
-@functools.partial(eager_jit, static_argnames=("scale", "dropout_p", "safe"))
+@functools.partial(eager_jit, static_argnames=("scale", "dropout_p", "safe"),
+                   key_argnames=("key",))
 def _attend(q, k, v, bias, scale, dropout_p, key, safe=True):
     """``softmax(q k^T * scale + bias) v`` with ``bias`` additive float or ``None``.
 

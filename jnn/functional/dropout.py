@@ -58,7 +58,7 @@ def _dropout_impl(x, p: float, training: bool, feature: bool, alpha: bool, key, 
 
 # One program per configuration when called eagerly (the mask, its scaling and the alpha shift
 # would otherwise compile op by op on first use); the key is drawn before the call.
-@functools.partial(eager_jit, static_argnames=("p", "feature", "alpha"))
+@functools.partial(eager_jit, static_argnames=("p", "feature", "alpha"), key_argnames=("key",))
 def _masked(x, key, *, p: float, feature: bool, alpha: bool):
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
     keep = jax.random.bernoulli(key, 1.0 - p, shape).astype(x.dtype)
