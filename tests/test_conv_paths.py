@@ -4,8 +4,10 @@ On CPU jnn lowers two kinds of convolution itself (``jnn/functional/conv.py``): 
 shifted slices, and those with small output maps as one matmul over gathered patches; everything
 else, and every convolution on other backends, runs ``lax.conv_general_dilated``. Which path the
 registry's cases take on CPU CI depends on their shapes, so these tests rerun the registry's
-convolutions with the private switches set to send them all down one path: ``lax`` (what GPU
-users run) and ``patches`` (the matmul lowering, at any shape, grouped and depthwise included).
+convolutions with the private switches set to send them down one path: ``patches`` (the
+matmul lowering, at any shape, grouped and depthwise included) for every case, and ``lax`` (what
+GPU users run) for the depthwise cases, the only ones of the registry that do not take it by
+default on CPU (its output maps have more than 4 positions).
 """
 import jax
 import jax.numpy as jnp
@@ -23,10 +25,14 @@ PATHS = {"lax": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0),
          "patches": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=10 ** 9)}
 
 
+def _select(monkeypatch, path: str) -> None:
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(conv_kernels, name, value)
+
+
 @pytest.fixture(params=sorted(PATHS))
 def path(request, monkeypatch):
-    for name, value in PATHS[request.param].items():
-        monkeypatch.setattr(conv_kernels, name, value)
+    _select(monkeypatch, request.param)
     return request.param
 
 
@@ -53,11 +59,23 @@ def test_cases_found():
     assert len(_MODULE) >= 15 and sum("depthwise" in c.desc for c in _MODULE) >= 4
 
 
-@pytest.mark.parametrize("case", _MODULE, ids=case_id)
-def test_module_parity(case, path):
+def _on(path_cases):
+    return [pytest.param(path, case, id=f"{path}-{case_id(case)}") for path, cases in path_cases
+            for case in cases]
+
+
+def _depthwise(cases):
+    return [c for c in cases if "depthwise" in c.desc]
+
+
+@pytest.mark.parametrize("path,case", _on([("patches", _MODULE), ("lax", _depthwise(_MODULE))]))
+def test_module_parity(path, case, monkeypatch):
+    _select(monkeypatch, path)
     run_module_case(case)
 
 
-@pytest.mark.parametrize("case", _FUNCTION, ids=case_id)
-def test_function_parity(case, path):
+@pytest.mark.parametrize("path,case", _on([("patches", _FUNCTION),
+                                           ("lax", _depthwise(_FUNCTION))]))
+def test_function_parity(path, case, monkeypatch):
+    _select(monkeypatch, path)
     run_function_case(case)

@@ -49,8 +49,10 @@ def _check(fn, xs, ws, kw):
     jfn, tfn = getattr(F, fn), getattr(torch.nn.functional, fn)
 
     # jvp in both arguments at once
-    _, jt = jax.jvp(lambda a, b: jfn(a, b, **kw), (jnp.asarray(x), jnp.asarray(w)),
-                    (jnp.asarray(dx), jnp.asarray(dw)))
+    # (Each transform runs as one jitted program: op by op, every primitive of the derivative
+    # programs would compile on its own; the derivative rules are the same either way.)
+    _, jt = jax.jit(lambda *a: jax.jvp(lambda a, b: jfn(a, b, **kw), a[:2], a[2:]))(
+        jnp.asarray(x), jnp.asarray(w), jnp.asarray(dx), jnp.asarray(dw))
     _, tt = torch.func.jvp(lambda a, b: tfn(a, b, **kw),
                            (torch.from_numpy(x), torch.from_numpy(w)),
                            (torch.from_numpy(dx), torch.from_numpy(dw)))
@@ -59,12 +61,12 @@ def _check(fn, xs, ws, kw):
     # jacfwd agrees with jacrev (the reverse-mode gradient the registry checks against torch)
     def scalar(b):
         return jnp.sum(jnp.tanh(jfn(jnp.asarray(x), b, **kw)))
-    fwd = jax.jacfwd(scalar)(jnp.asarray(w))
-    rev = jax.jacrev(scalar)(jnp.asarray(w))
+    fwd = jax.jit(jax.jacfwd(scalar))(jnp.asarray(w))
+    rev = jax.jit(jax.jacrev(scalar))(jnp.asarray(w))
     np.testing.assert_allclose(np.asarray(fwd), np.asarray(rev), rtol=1e-10, atol=1e-10)
 
     # hessian (forward over reverse) in the weight, against torch.func.hessian
-    jh = jax.hessian(scalar)(jnp.asarray(w))
+    jh = jax.jit(jax.hessian(scalar))(jnp.asarray(w))
     th = torch.func.hessian(lambda b: torch.tanh(tfn(torch.from_numpy(x), b, **kw)).sum())(
         torch.from_numpy(w))
     np.testing.assert_allclose(np.asarray(jh), th.numpy(), rtol=1e-9, atol=1e-10)
@@ -118,7 +120,9 @@ def test_kernel_jvp_and_hessian_match_torch(case):
         dx = np.random.default_rng(9).standard_normal(xs[0].shape)
         rest = [jnp.asarray(a) for a in xs[1:]]
         trest = [torch.from_numpy(a) for a in xs[1:]]
-        _, jt = jax.jvp(lambda a: jfn(a, *rest), (jnp.asarray(xs[0]),), (jnp.asarray(dx),))
+        # (Each transform runs as one jitted program, as in _check.)
+        _, jt = jax.jit(lambda a, t: jax.jvp(lambda a: jfn(a, *rest), (a,), (t,)))(
+            jnp.asarray(xs[0]), jnp.asarray(dx))
         # torch's Jacobian by reverse mode (torch has no forward AD for grid_sample), applied
         # to the tangent
         tj = torch.func.jacrev(lambda a: tfn(a, *trest))(torch.from_numpy(xs[0]))
@@ -129,12 +133,13 @@ def test_kernel_jvp_and_hessian_match_torch(case):
             return jnp.sum(jnp.tanh(jfn(a, *rest)))
         # jacfwd agrees with the reverse-mode gradient (which the registry checks against torch)
         x0 = jnp.asarray(xs[0])
-        np.testing.assert_allclose(np.asarray(jax.jacfwd(scalar)(x0)),
-                                   np.asarray(jax.grad(scalar)(x0)), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(np.asarray(jax.jit(jax.jacfwd(scalar))(x0)),
+                                   np.asarray(jax.jit(jax.grad(scalar))(x0)), rtol=1e-10,
+                                   atol=1e-10)
         # Hessian-vector product, forward over reverse (jax.hessian's mode), against torch's
         # double backward (cheaper than whole Hessians)
         v = np.random.default_rng(10).standard_normal(xs[0].shape)
-        jhv = jax.jvp(jax.grad(scalar), (x0,), (jnp.asarray(v),))[1]
+        jhv = jax.jit(lambda a, t: jax.jvp(jax.grad(scalar), (a,), (t,))[1])(x0, jnp.asarray(v))
         ta = torch.from_numpy(xs[0]).requires_grad_()
         (tg,) = torch.autograd.grad(torch.tanh(tfn(ta, *trest)).sum(), ta, create_graph=True)
         (thv,) = torch.autograd.grad((tg * torch.from_numpy(v)).sum(), ta)
