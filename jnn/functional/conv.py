@@ -6,6 +6,7 @@ for convolutions and ``(in, out/groups, *k)`` for transposed convolutions.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 
 from ..amp.autocast_mode import autocast_op
 from ..types import ArrayLike, size_1_t, size_2_t, size_3_t
+from ._eager import eager_jit
 from ._utils import as_array, check_operands, int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -66,7 +68,8 @@ def _add_bias(fn: str, out: jax.Array, bias, n: int) -> jax.Array:
 # CPU backend jnn lowers them itself (other backends keep lax.conv_general_dilated: cuDNN etc. are
 # fine). Both kernels are slices, products, sums and matmuls that JAX differentiates in both modes:
 # reverse mode transposes the slices into pads, and forward mode (jax.jvp, jacfwd, hessian) works,
-# which a custom VJP would block. Measured in benchmarks/conv_kernels.py; README "Convolution
+# which a custom VJP would block. Called eagerly, each runs as one compiled program per call
+# signature (jnn/functional/_eager.py). Measured in benchmarks/conv_kernels.py; README "Convolution
 # levers".
 #
 # * Depthwise (groups == in_channels, one input channel per group): 20-50x slower in XLA:CPU than
@@ -106,6 +109,7 @@ def _tap_slices(xp, kernel, stride, dilation, out_sizes, first: int):
     return pieces
 
 
+@functools.partial(eager_jit, static_argnames=("stride", "dilation", "pads"))
 def _depthwise(x, w, stride, dilation, pads):
     """sum over taps of the tap's slice of the padded input times w[:, 0, tap]."""
     n = len(stride)
@@ -120,6 +124,7 @@ def _depthwise(x, w, stride, dilation, pads):
     return out
 
 
+@functools.partial(eager_jit, static_argnames=("stride", "dilation", "pads", "groups"))
 def _patches(x, w, stride, dilation, pads, groups):
     """The convolution as one matmul per group: (N * out, C/g * K) patches by (O/g, C/g * K)."""
     n = len(stride)
