@@ -1,8 +1,10 @@
 """Devices and dtypes as torch spells them: ``"cuda:0"``, ``torch.float64``, ``to(x)``.
 
 One parser for every place that accepts torch's ``device=`` / ``dtype=`` arguments
-(``Module.to``, layer factory keywords), and ``put_global``: the one way jnn places a value
-with a (possibly multi-process) sharding (``nn.fully_shard``, ``nn.jit``, optimizer state).
+(``Module.to``, layer factory keywords), ``put_global``: the one way jnn places a value
+with a (possibly multi-process) sharding (``nn.fully_shard``, ``nn.jit``, optimizer state),
+and ``fits_one_program``: whether eager values can go into one compiled call (eager kernels,
+the eager optimizer step).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["gpu_device", "parse_device", "parse_dtype", "parse_to", "put_global"]
+__all__ = ["fits_one_program", "gpu_device", "parse_device", "parse_dtype", "parse_to",
+           "put_global"]
 
 
 def gpu_device(index: int | None):
@@ -113,3 +116,28 @@ def put_global(value, sharding: jax.sharding.Sharding):
         value = multihost_utils.process_allgather(value, tiled=True)
     host = np.asarray(value)
     return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
+def fits_one_program(values: Any, *, tracers_ok: bool) -> bool:
+    """Whether ``values`` (a pytree) can be the arguments of one ``jax.jit`` call.
+
+    They can when every leaf is a number or an array and the committed arrays all live on the
+    same devices; otherwise the caller runs its plain code, whose validation raises jnn's own
+    error instead of ``jax.jit``'s. With ``tracers_ok=False`` a tracer also says no (the
+    optimizer's update runs as plain code inside an ``nn.jit`` trace).
+    """
+    devices = None
+    for leaf in jax.tree_util.tree_leaves(values):
+        if isinstance(leaf, jax.core.Tracer):
+            if not tracers_ok:
+                return False
+        elif isinstance(leaf, jax.Array):
+            if leaf.committed:
+                found = leaf.sharding.device_set
+                if devices is None:
+                    devices = found
+                elif found != devices:
+                    return False
+        elif not isinstance(leaf, (np.ndarray, np.generic, int, float, complex)):
+            return False
+    return True

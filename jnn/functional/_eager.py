@@ -41,8 +41,8 @@ import inspect
 from collections.abc import Callable, Sequence
 
 import jax
-import numpy as np
 
+from .._placement import fits_one_program
 from .._state import tracing
 from ..amp.autocast_mode import autocast_state
 
@@ -73,26 +73,6 @@ def is_eager() -> bool:
         (True, Array(0, dtype=int32, weak_type=True))
     """
     return _eager_kind() is not None
-
-
-def _jit_ready(values) -> bool:
-    """Whether traced arguments can carry these values into a compiled call.
-
-    Anything else (a string, an object, arrays committed to different devices) runs the
-    plain kernel, whose validation then raises jnn's own error (``check_operands``) instead of
-    ``jax.jit``'s."""
-    devices = None
-    for leaf in jax.tree_util.tree_leaves(values):
-        if isinstance(leaf, jax.Array):
-            if not isinstance(leaf, jax.core.Tracer) and leaf.committed:
-                found = leaf.sharding.device_set
-                if devices is None:
-                    devices = found
-                elif found != devices:
-                    return False
-        elif not isinstance(leaf, (np.ndarray, np.generic, int, float, complex)):
-            return False
-    return True
 
 
 def _as_value(arg):
@@ -201,8 +181,11 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
             return fn(*args, **kwargs)
         values = [_as_value(a) for a in args]
         kw_values = {k: v if k in static else _as_value(v) for k, v in kwargs.items()}
-        if not _jit_ready(([v for i, v in enumerate(values) if i not in positions],
-                           [v for k, v in kw_values.items() if k not in static])):
+        # Anything else (a string, arrays on different devices) runs the plain kernel, whose
+        # validation raises jnn's own error (``check_operands``).
+        if not fits_one_program(([v for i, v in enumerate(values) if i not in positions],
+                                 [v for k, v in kw_values.items() if k not in static]),
+                                tracers_ok=True):
             return fn(*args, **kwargs)
         random = any((args[i] if i < len(args) else kwargs.get(name)) is not None
                      for i, name in key_positions.items())

@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._placement import put_global
+from .._placement import fits_one_program, put_global
 from .._state import HookDict, RemovableHandle, TrackedList, ValueDict, add_hook, context
 from .._state.static import freeze
 from .._state.tracking import PendingDict, note_change
@@ -69,25 +69,6 @@ required = _RequiredParameter()
 def _is_dynamic(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) or \
         isinstance(value, (jax.Array, np.ndarray))
-
-
-def _compilable(values: Any) -> bool:
-    """Whether eager arrays can go into one compiled call: no tracers (inside a trace the
-    update runs as plain code), only numbers and arrays, and every committed array on the
-    same devices."""
-    devices = None
-    for leaf in jax.tree_util.tree_leaves(values):
-        if isinstance(leaf, jax.core.Tracer):
-            return False
-        if isinstance(leaf, jax.Array):
-            if leaf.committed:
-                if devices is None:
-                    devices = leaf.sharding.device_set
-                elif leaf.sharding.device_set != devices:
-                    return False
-        elif not isinstance(leaf, (np.ndarray, np.generic, int, float, complex)):
-            return False
-    return True
 
 
 class _StaticKey:
@@ -530,7 +511,7 @@ class Optimizer:
         cls = type(self)
         dynamic = {k: tuple(v[i] for i in cls._dynamic_items[k]) if k in cls._dynamic_items
                    else v for k, v in hyper.items()}
-        if not params or not _compilable((params, grads, states, dynamic)):
+        if not params or not fits_one_program((params, grads, states, dynamic), tracers_ok=False):
             return _group_updates(cls, static, params, grads, states, dynamic)
         program = _group_update_program(cast(Any, cls), _StaticKey(static))  # (a class is hashable)
         return program(params, grads, states, dynamic)
