@@ -181,8 +181,8 @@ def eager_jit(fn: Callable | None = None, *, static_argnames: Sequence[str] = ()
             return fn(*args, **kwargs)
         values = [_as_value(a) for a in args]
         kw_values = {k: v if k in static else _as_value(v) for k, v in kwargs.items()}
-        # Anything else (a string, arrays on different devices) runs the plain kernel, whose
-        # validation raises jnn's own error (``check_operands``).
+        # Arguments a compiled call cannot take (a string, arrays on different devices) run the
+        # plain kernel, whose validation raises jnn's own error (``check_operands``).
         if not fits_one_program(([v for i, v in enumerate(values) if i not in positions],
                                  [v for k, v in kw_values.items() if k not in static]),
                                 tracers_ok=True):
