@@ -29,7 +29,14 @@ import jnn
 import jnn.functional as F
 
 __all__ = ["ModuleCase", "FunctionCase", "ErrorCase", "run_module_case", "run_function_case",
-           "run_error_case", "to_numpy", "randn", "case_id"]
+           "run_error_case", "to_numpy", "randn", "case_id", "gradient", "TEST_COMPILER_OPTIONS"]
+
+
+# The programs the harness compiles itself (the ``nn.jit``/``jax.jit`` forward and the compiled
+# gradient) run once, on tiny shapes: XLA's backend optimisation costs more time than it saves
+# there. The level changes how the operations are turned into machine code, not which operations
+# run; results are still compared at each case's tolerance. Eager calls keep the options users get.
+TEST_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
 def randn(*shape, dtype=np.float32):
@@ -291,7 +298,7 @@ def _run_module_case(case: ModuleCase) -> None:
                       f"{case_id(case)} buffers")
 
     if case.check_jit:
-        jitted = jnn.jit(lambda m, *xs: m(*xs, **j_fkw))
+        jitted = jnn.jit(lambda m, *xs: m(*xs, **j_fkw), compiler_options=TEST_COMPILER_OPTIONS)
         out_jit = jitted(jmod_jit, *j_inputs)
         if case.random:
             _assert_like(select(to_numpy(out_jit)), j_np, f"{case_id(case)} jit vs eager")
@@ -327,7 +334,7 @@ def _check_module_grads(case, tmod, jmod, inputs, t_inputs, t_out, j_fkw, rng):
         leaves = _flatten_jax(out)
         return sum(jnp.sum(o * ct) for o, ct in zip(leaves, cts) if ct is not None)
 
-    g_params, g_inputs = jax.grad(j_loss, argnums=(0, 1))(
+    g_params, g_inputs = gradient(j_loss, case.check_jit, argnums=(0, 1))(
         params, [jnp.asarray(inputs[i]) for i in diff_idx])
     t_named = dict(tmod.named_parameters())
     for n, g in g_params.items():
@@ -339,6 +346,20 @@ def _check_module_grads(case, tmod, jmod, inputs, t_inputs, t_out, j_fkw, rng):
         want = np.zeros(g.shape, np.asarray(g).dtype) if tg is None else tg.numpy()
         _assert_close([g], [want], case.rtol * 10, case.atol * 10,
                       f"{case_id(case)} d/dinput{i}")
+
+
+def gradient(loss, traceable: bool, **grad_kwargs):
+    """``jax.grad(loss, **grad_kwargs)``, compiled as one program when ``traceable``.
+
+    Differentiating eagerly compiles every primitive of the forward and of its transpose as a
+    program of its own, which made the gradient check the costliest part of a parity case;
+    compiled, it is one compilation (with ``TEST_COMPILER_OPTIONS``). It is the same gradient:
+    under ``jax.grad`` jnn's kernels see tracers whether or not the call is also compiled, so
+    they take the same code paths either way. ``traceable=False`` (a case with
+    ``check_jit=False``, whose forward may not trace under ``jit``) differentiates eagerly.
+    """
+    grad = jax.grad(loss, **grad_kwargs)
+    return jax.jit(grad, compiler_options=TEST_COMPILER_OPTIONS) if traceable else grad
 
 
 def _flatten_torch(out):
@@ -412,7 +433,8 @@ def _run_function_case(case: FunctionCase) -> None:
                 ls[i] = a
             a_, k_ = jax.tree_util.tree_unflatten(treedef, ls)
             return jnn_fn(*a_, **k_)
-        out_jit = jax.jit(call)(*[j_leaves[i] for i in array_idx])
+        out_jit = jax.jit(call, compiler_options=TEST_COMPILER_OPTIONS)(
+            *[j_leaves[i] for i in array_idx])
         _assert_close(select(to_numpy(out_jit)), j_np, case.rtol, case.atol,
                       f"{case_id(case)} jit vs eager")
 
@@ -432,7 +454,7 @@ def _run_function_case(case: FunctionCase) -> None:
             outs = _flatten_jax(jnn_fn(*a_, **k_))
             return sum(jnp.sum(o * ct) for o, ct in zip(outs, cts) if ct is not None)
 
-        grads = jax.grad(j_loss)([j_leaves[i] for i in diff])
+        grads = gradient(j_loss, case.check_jit)([j_leaves[i] for i in diff])
         for i, g in zip(diff, grads):
             tg = t_leaves[i].grad
             want = np.zeros(g.shape, np.asarray(g).dtype) if tg is None else tg.numpy()

@@ -12,6 +12,7 @@ import torch
 import torch.nn.utils.rnn as TR
 
 import jnn
+from harness import TEST_COMPILER_OPTIONS, gradient
 from jnn.utils import rnn as R
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -58,7 +59,8 @@ def _compare(tmod, jmod, arrays, build, rtol=RTOL, atol=ATOL, jit=True):
             if t_f is not None:
                 np.testing.assert_array_equal(np.asarray(j_f), t_f.numpy())
     if jit:
-        j_jit = jnn.jit(lambda m, *xs: m(*build("jnn", list(xs))))(
+        j_jit = jnn.jit(lambda m, *xs: m(*build("jnn", list(xs))),
+                        compiler_options=TEST_COMPILER_OPTIONS)(
             jmod, *[jnp.asarray(a) for a in arrays])
         for a, b in zip(_flat(j_jit), j_flat):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
@@ -76,8 +78,8 @@ def _compare(tmod, jmod, arrays, build, rtol=RTOL, atol=ATOL, jit=True):
         out = jnn.functional_call(jmod, params, tuple(build("jnn", xs)))
         return sum(jnp.sum(o * c) for o, c in zip(_flat(out), cts))
 
-    g_params, g_inputs = jax.grad(loss, argnums=(0, 1))(params, [jnp.asarray(arrays[i])
-                                                                 for i in diff])
+    g_params, g_inputs = gradient(loss, jit, argnums=(0, 1))(
+        params, [jnp.asarray(arrays[i]) for i in diff])
     t_params = dict(tmod.named_parameters())
     for n, g in g_params.items():
         np.testing.assert_allclose(np.asarray(g), t_params[n].grad.numpy(), rtol=rtol * 10,
