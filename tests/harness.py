@@ -29,7 +29,8 @@ import jnn
 import jnn.functional as F
 
 __all__ = ["ModuleCase", "FunctionCase", "ErrorCase", "run_module_case", "run_function_case",
-           "run_error_case", "to_numpy", "randn", "case_id", "gradient", "TEST_COMPILER_OPTIONS"]
+           "run_error_case", "to_numpy", "randn", "case_id", "gradient",
+           "TEST_COMPILER_OPTIONS"]
 
 
 # The programs the harness compiles itself (the ``nn.jit``/``jax.jit`` forward and the compiled

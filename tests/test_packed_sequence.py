@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.utils.rnn as TR
+from harness import TEST_COMPILER_OPTIONS, gradient
 
 import jnn
-from harness import TEST_COMPILER_OPTIONS, gradient
 from jnn.utils import rnn as R
 
 RTOL, ATOL = 1e-4, 1e-5
