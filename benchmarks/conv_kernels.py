@@ -14,9 +14,14 @@ weight-gradient programs of ``lax.conv_general_dilated``:
 ``F.conv2d``, which on CPU runs maps of at most 4 positions as one matmul over gathered patches
 (``jnn/functional/conv.py``): the evidence for that threshold.
 
+``--part batch`` times 3x3 convolutions at batch 8 to 256, per sample, as one
+``lax.conv_general_dilated`` and as jnn's ``F.conv2d``, which on CPU runs batches of more than
+32 samples as one convolution per chunk of 32: the evidence for that lowering. The two run in
+interleaved rounds (median per-round ratio, forward and forward + both gradients).
+
 Times are the minimum of a few calls, in ms. The machine is shared: compare within a row.
 
-    python benchmarks/conv_kernels.py                 # --part resnet (default), small
+    python benchmarks/conv_kernels.py                 # --part resnet (default), small, batch
 """
 from __future__ import annotations
 
@@ -127,7 +132,39 @@ def small_maps():
               f" | forward + backward {lb:7.2f} / {jb:7.2f} ({lb / jb:5.1f}x)", flush=True)
 
 
+# (in channels, out channels, spatial size, padding): MNIST-example, CIFAR stem and ResNet shapes
+BATCHED = [(32, 64, 26, 0), (3, 64, 32, 1), (64, 64, 16, 1), (128, 128, 16, 1)]
+
+
+def batch_sizes(rounds=5):
+    print(f"jax {jax.__version__}, 3x3 stride 1, 1 thread; us per sample, one lax convolution /"
+          " jnn (chunks of 32), median of per-round ratios")
+    rng = np.random.default_rng(0)
+    for c, o, size, pad in BATCHED:
+        for n in (8, 32, 64, 128, 256):
+            x = jnp.asarray(rng.standard_normal((n, c, size, size)), jnp.float32)
+            w = jnp.asarray(rng.standard_normal((o, c, 3, 3)) * 0.05, jnp.float32)
+            programs = {}
+            for name, conv_fn in (("lax", conv(("NCHW", "OIHW", "NCHW"), 1, pad)),
+                                  ("jnn", lambda a, b, p=pad: F.conv2d(a, b, padding=p))):
+                programs[name, "forward"] = jax.jit(conv_fn)
+                programs[name, "both"] = jax.jit(
+                    jax.value_and_grad(lambda a, b, f=conv_fn: (f(a, b) ** 2).sum(), (0, 1)))
+            times = {key: [] for key in programs}
+            for _ in range(rounds):
+                for key, fn in programs.items():
+                    times[key].append(best_ms(fn, x, w, reps=1) * 1e3 / n)
+            cells = []
+            for part in ("forward", "both"):
+                lax_t, jnn_t = (float(np.median(times[name, part])) for name in ("lax", "jnn"))
+                ratio = np.median(np.divide(times["lax", part], times["jnn", part]))
+                cells.append(f"{lax_t:6.0f} / {jnn_t:6.0f} ({ratio:4.2f}x)")
+            print(f"{c:3d}->{o:3d} {size}x{size} pad {pad} batch {n:3d}: forward {cells[0]} | "
+                  f"forward + gradients {cells[1]}", flush=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["resnet", "small"], default="resnet")
-    {"resnet": resnet_shapes, "small": small_maps}[parser.parse_args().part]()
+    parser.add_argument("--part", choices=["resnet", "small", "batch"], default="resnet")
+    {"resnet": resnet_shapes, "small": small_maps,
+     "batch": batch_sizes}[parser.parse_args().part]()

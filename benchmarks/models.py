@@ -1,4 +1,4 @@
-"""Training-step speed of five models: jnn against PyTorch eager and a hand-written JAX floor.
+"""Training-step speed of six models: jnn against PyTorch eager and a hand-written JAX floor.
 
 Each model is written once, against a module namespace ``nn`` (``torch.nn`` or ``jnn``) and its
 ``F`` (``torch.nn.functional`` or ``jnn.functional``), so torch and jnn run the same layers with
@@ -8,6 +8,8 @@ cross-entropy, backward and SGD with momentum (lr 0.01, momentum 0.9), float32:
 * ``resnet18``     CIFAR ResNet-18 (3x3 stem, no max pool), batch 32, 3x32x32, 10 classes
 * ``lstm``         2-layer LSTM, input 256, hidden 256, T 64, batch 32, linear head on the last step
 * ``lenet``        LeNet-5, batch 32, 1x32x32
+* ``mnist``        the network of PyTorch's MNIST example (two 3x3 convolutions, 1 -> 32 -> 64,
+                   max pool, 9216 -> 128 -> 10; its dropouts left out), batch 64, 1x28x28
 * ``transformer``  ``nn.TransformerEncoder``, d_model 256, 4 heads, ff 1024, 2 layers, T 128,
                    batch 16, mean-pooled linear head (dropout 0, so the steps are deterministic)
 * ``gpt``          GPT-mini: d 256, 4 heads, 4 pre-norm causal blocks, T 128, batch 16, vocab 512
@@ -133,6 +135,23 @@ def lenet(nn, F, classes=10):
     return LeNet()
 
 
+def mnist_example(nn, F, classes=10):
+    """The network of PyTorch's MNIST example (examples/mnist), without its two dropouts."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, 1)
+            self.conv2 = nn.Conv2d(32, 64, 3, 1)
+            self.fc1 = nn.Linear(9216, 128)
+            self.fc2 = nn.Linear(128, classes)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+            return self.fc2(F.relu(self.fc1(x.reshape(x.shape[0], -1))))
+
+    return Net()
+
+
 def transformer_encoder(nn, F, d=256, heads=4, ff=1024, layers=2, classes=10):
     class Model(nn.Module):
         def __init__(self):
@@ -193,6 +212,8 @@ def _data(name, rng):
         return rng.standard_normal((64, 32, 256)).astype(np.float32), rng.integers(0, 10, 32)
     if name == "lenet":
         return rng.standard_normal((32, 1, 32, 32)).astype(np.float32), rng.integers(0, 10, 32)
+    if name == "mnist":
+        return rng.standard_normal((64, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64)
     if name == "transformer":
         return rng.standard_normal((16, 128, 256)).astype(np.float32), rng.integers(0, 10, 16)
     if name == "gpt":
@@ -201,10 +222,11 @@ def _data(name, rng):
     raise ValueError(name)
 
 
-MODELS = {"resnet18": resnet18_cifar, "lstm": lstm2, "lenet": lenet,
+MODELS = {"resnet18": resnet18_cifar, "lstm": lstm2, "lenet": lenet, "mnist": mnist_example,
           "transformer": transformer_encoder, "gpt": gpt_mini}
 TITLES = {"resnet18": "ResNet-18 CIFAR, batch 32", "lstm": "2-layer LSTM h256 T64 batch 32",
-          "lenet": "LeNet-5, batch 32", "transformer": "TransformerEncoder d256 2L T128 b16",
+          "lenet": "LeNet-5, batch 32", "mnist": "PyTorch MNIST example, batch 64",
+          "transformer": "TransformerEncoder d256 2L T128 b16",
           "gpt": "GPT-mini d256 4L T128 b16"}
 
 
@@ -478,7 +500,7 @@ def _pure_step(loss_fn, tmod, state, jx, jy, compiler_options):
     return p_step
 
 
-REPS = {"resnet18": 1, "lstm": 2, "lenet": 20, "transformer": 3, "gpt": 3}
+REPS = {"resnet18": 1, "lstm": 2, "lenet": 20, "mnist": 2, "transformer": 3, "gpt": 3}
 
 
 def main():

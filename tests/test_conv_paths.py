@@ -1,16 +1,19 @@
 """Every lowering of a convolution against torch, over the registry's convolution cases.
 
-On CPU jnn lowers two kinds of convolution itself (``jnn/functional/conv.py``): depthwise ones as
-shifted slices, and those with small output maps as one matmul over gathered patches; everything
-else, and every convolution on other backends, runs ``lax.conv_general_dilated``. Which path the
+On CPU jnn lowers some convolutions itself (``jnn/functional/conv.py``): depthwise ones as
+shifted slices, those with small output maps as one matmul over gathered patches, and those with
+more than 32 samples as one ``lax.conv_general_dilated`` per chunk of 32; everything else, and
+every convolution on other backends, runs one ``lax.conv_general_dilated``. Which path the
 registry's cases take on CPU CI depends on their shapes, so these tests rerun the registry's
 convolutions with the private switches set to send them down one path: ``patches`` (the
-matmul lowering, at any shape, grouped and depthwise included) for every case, and ``lax`` (what
-GPU users run) for the depthwise cases, the only ones of the registry that do not take it by
-default on CPU (its output maps have more than 4 positions).
+matmul lowering, at any shape, grouped and depthwise included) and ``chunked`` (every sample a
+convolution of its own) for every case, and ``lax`` (what GPU users run) for the depthwise
+cases, the only ones of the registry that do not take it by default on CPU (its output maps
+have more than 4 positions, its batches at most 32 samples).
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jnn.functional as F
@@ -21,8 +24,10 @@ from jnn.functional import conv as conv_kernels
 _MODULE = [c for c in conv_cases.MODULE_CASES if not c.name.startswith(("ConvTranspose", "Lazy"))]
 _FUNCTION = [c for c in conv_cases.FUNCTION_CASES if "transpose" not in c.name]
 
-PATHS = {"lax": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0),
-         "patches": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=10 ** 9)}
+PATHS = {"lax": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0, _BATCH_CHUNK=0),
+         "patches": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=10 ** 9, _BATCH_CHUNK=0),
+         "chunked": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0, _BATCH_CHUNK=1,
+                         _BATCH_CHUNK_MIN_CHANNELS=1)}
 
 
 def _select(monkeypatch, path: str) -> None:
@@ -36,16 +41,16 @@ def path(request, monkeypatch):
     return request.param
 
 
-def _primitives(x_shape, w_shape, groups=1) -> str:
+def _primitives(x_shape, w_shape, groups=1, fn=F.conv2d) -> str:
     x, w = jnp.ones(x_shape), jnp.ones(w_shape)
-    return str(jax.make_jaxpr(lambda a, b: F.conv2d(a, b, padding=1, groups=groups))(x, w))
+    return str(jax.make_jaxpr(lambda a, b: fn(a, b, padding=1, groups=groups))(x, w))
 
 
 def test_switches_select_the_path(path):
-    uses_lax = "conv_general_dilated" in _primitives((1, 4, 6, 6), (4, 1, 3, 3), groups=4)
-    assert uses_lax == (path == "lax")
-    uses_lax = "conv_general_dilated" in _primitives((2, 4, 9, 9), (5, 4, 3, 3))
-    assert uses_lax == (path == "lax")
+    lax_convs = _primitives((2, 4, 6, 6), (4, 1, 3, 3), groups=4).count("conv_general_dilated")
+    assert lax_convs == {"lax": 1, "chunked": 2, "patches": 0}[path]
+    lax_convs = _primitives((2, 4, 9, 9), (5, 4, 3, 3)).count("conv_general_dilated")
+    assert lax_convs == {"lax": 1, "chunked": 2, "patches": 0}[path]
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the fast paths are CPU-only")
@@ -53,6 +58,13 @@ def test_default_cpu_paths_follow_the_output_size():
     assert "conv_general_dilated" not in _primitives((1, 4, 6, 6), (4, 1, 3, 3), groups=4)
     assert "conv_general_dilated" not in _primitives((8, 16, 2, 2), (8, 16, 3, 3))  # 4 positions
     assert "conv_general_dilated" in _primitives((8, 16, 3, 2), (8, 16, 3, 3))  # 6
+    # More than 32 samples and at least 16 input channels: one convolution per chunk of 32;
+    # fewer channels, and transposed convolutions, stay whole.
+    assert _primitives((32, 16, 5, 5), (3, 16, 3, 3)).count("conv_general_dilated") == 1
+    assert _primitives((65, 16, 5, 5), (3, 16, 3, 3)).count("conv_general_dilated") == 3
+    assert _primitives((65, 8, 5, 5), (3, 8, 3, 3)).count("conv_general_dilated") == 1
+    assert _primitives((65, 16, 5, 5), (16, 3, 3, 3),
+                       fn=F.conv_transpose2d).count("conv_general_dilated") == 1
 
 
 def test_cases_found():
@@ -68,14 +80,59 @@ def _depthwise(cases):
     return [c for c in cases if "depthwise" in c.desc]
 
 
-@pytest.mark.parametrize("path,case", _on([("patches", _MODULE), ("lax", _depthwise(_MODULE))]))
+@pytest.mark.parametrize("path,case", _on([("patches", _MODULE), ("chunked", _MODULE),
+                                           ("lax", _depthwise(_MODULE))]))
 def test_module_parity(path, case, monkeypatch):
     _select(monkeypatch, path)
     run_module_case(case)
 
 
-@pytest.mark.parametrize("path,case", _on([("patches", _FUNCTION),
+@pytest.mark.parametrize("path,case", _on([("patches", _FUNCTION), ("chunked", _FUNCTION),
                                            ("lax", _depthwise(_FUNCTION))]))
 def test_function_parity(path, case, monkeypatch):
     _select(monkeypatch, path)
     run_function_case(case)
+
+
+def _random_conv(rng):
+    """A random 1-3-d convolution of 33-70 samples (so that the default path chunks it)."""
+    n = int(rng.integers(1, 4))
+    groups = int(rng.choice([1, 2]))
+    cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+    kernel = tuple(int(k) for k in rng.integers(1, 4, n))
+    stride = tuple(int(s) for s in rng.integers(1, 3, n))
+    dilation = tuple(int(d) for d in rng.integers(1, 3, n))
+    padding = tuple(int(p) for p in rng.integers(0, 2, n))
+    # 4-7 strides beyond the kernel: XLA:CPU aborts compiling some weight gradients of kernels
+    # about as large as their input (see the README's Convolution levers), whatever the batch.
+    size = tuple(d * (k - 1) + 1 + s * int(rng.integers(4, 8)) + int(rng.integers(0, s))
+                 for d, k, s in zip(dilation, kernel, stride))
+    x = rng.standard_normal((int(rng.integers(33, 71)), cin) + size)
+    w = rng.standard_normal((cout, cin // groups) + kernel)
+    conv = getattr(F, f"conv{n}d")
+    return (lambda a, b: conv(a, b, stride=stride, padding=padding, dilation=dilation,
+                              groups=groups)), jnp.asarray(x), jnp.asarray(w)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_chunked_batches_equal_one_convolution(seed, monkeypatch):
+    """Differential: the chunked lowering against one lax convolution, forward, both gradients
+    (reverse mode) and forward mode, over random configurations in float64."""
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(conv_kernels, "_PATCHES_MAX_OUTPUT", 0)  # no other path
+    monkeypatch.setattr(conv_kernels, "_DEPTHWISE_SLICES", False)
+    monkeypatch.setattr(conv_kernels, "_BATCH_CHUNK_MIN_CHANNELS", 1)
+    with jax.enable_x64(True):
+        for _ in range(4):
+            conv, x, w = _random_conv(rng)
+            cotangent = jnp.asarray(rng.standard_normal(jax.eval_shape(conv, x, w).shape))
+            results = {}
+            for chunk in (32, 0):
+                monkeypatch.setattr(conv_kernels, "_BATCH_CHUNK", chunk)
+                out, vjp = jax.vjp(conv, x, w)
+                tangent = jax.jvp(conv, (x, w), (jnp.cos(x), jnp.sin(w)))[1]
+                results[chunk] = (out, *vjp(cotangent), tangent)
+                convs = str(jax.make_jaxpr(conv)(x, w)).count("conv_general_dilated")
+                assert convs == (-(-x.shape[0] // 32) if chunk else 1)
+            for got, want in zip(results[32], results[0]):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
