@@ -19,9 +19,14 @@ weight-gradient programs of ``lax.conv_general_dilated``:
 32 samples as one convolution per chunk of 32: the evidence for that lowering. The two run in
 interleaved rounds (median per-round ratio, forward and forward + both gradients).
 
+``--part transposed`` times the weight gradient (and both gradients) of transposed
+convolutions: JAX differentiating ``lax.conv_transpose`` (one convolution over the
+stride-dilated input, as jnn's own lowering) against jnn's ``F.conv_transpose2d``, whose
+custom JVP makes reverse mode compute the weight gradient as a strided convolution.
+
 Times are the minimum of a few calls, in ms. The machine is shared: compare within a row.
 
-    python benchmarks/conv_kernels.py                 # --part resnet (default), small, batch
+    python benchmarks/conv_kernels.py     # --part resnet (default), small, batch, transposed
 """
 from __future__ import annotations
 
@@ -163,8 +168,38 @@ def batch_sizes(rounds=5):
                   f"forward + gradients {cells[1]}", flush=True)
 
 
+# (batch, in channels, out channels, input size, kernel, stride, padding): DCGAN-like
+# generator and U-Net decoder layers
+TRANSPOSED = [(64, 64, 32, 13, 4, 2, 1), (16, 128, 64, 16, 4, 2, 1), (16, 64, 32, 32, 2, 2, 0),
+              (64, 64, 32, 13, 3, 1, 1)]
+
+
+def transposed():
+    print(f"jax {jax.__version__}, conv_transpose2d, 1 thread; ms, lax.conv_transpose / jnn")
+    rng = np.random.default_rng(0)
+    for n, c, o, size, k, stride, pad in TRANSPOSED:
+        x = jnp.asarray(rng.standard_normal((n, c, size, size)), jnp.float32)
+        w = jnp.asarray(rng.standard_normal((c, o, k, k)) * 0.05, jnp.float32)
+        edge = [(k - 1 - pad, k - 1 - pad)] * 2  # torch's padding, in lax.conv_transpose's terms
+        plain = functools.partial(lax.conv_transpose, strides=(stride, stride), padding=edge,
+                                  dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                                  transpose_kernel=True)
+        ours = functools.partial(F.conv_transpose2d, stride=stride, padding=pad)
+        np.testing.assert_allclose(plain(x, w), ours(x, w), rtol=1e-4, atol=1e-4)
+        cells = []
+        for fn in (plain, ours):
+            weight = jax.jit(jax.grad(lambda b, a, f=fn: (f(a, b) ** 2).sum()))
+            both = jax.jit(jax.grad(lambda a, b, f=fn: (f(a, b) ** 2).sum(), (0, 1)))
+            cells.append((best_ms(weight, w, x), best_ms(both, x, w)))
+        (pw, pb), (jw, jb) = cells
+        print(f"N {n:2d} {c:3d}->{o:3d} {size}x{size} k{k} s{stride}: weight gradient "
+              f"{pw:7.2f} / {jw:7.2f} ({pw / jw:5.1f}x) | both gradients {pb:7.2f} / {jb:7.2f} "
+              f"({pb / jb:5.1f}x)", flush=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["resnet", "small", "batch"], default="resnet")
-    {"resnet": resnet_shapes, "small": small_maps,
-     "batch": batch_sizes}[parser.parse_args().part]()
+    parser.add_argument("--part", choices=["resnet", "small", "batch", "transposed"],
+                        default="resnet")
+    {"resnet": resnet_shapes, "small": small_maps, "batch": batch_sizes,
+     "transposed": transposed}[parser.parse_args().part]()
