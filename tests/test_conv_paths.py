@@ -2,7 +2,8 @@
 
 On CPU jnn lowers some convolutions itself (``jnn/functional/conv.py``): depthwise ones as
 shifted slices, those with small output maps as one matmul over gathered patches, and those with
-more than 32 samples as one ``lax.conv_general_dilated`` per chunk of 32; everything else, and
+more than 32 samples (and 16 or more input channels) as one ``lax.conv_general_dilated`` per
+chunk of 32; everything else, and
 every convolution on other backends, runs one ``lax.conv_general_dilated``. Which path the
 registry's cases take on CPU CI depends on their shapes, so these tests rerun the registry's
 convolutions with the private switches set to send them down one path: ``patches`` (the
@@ -94,14 +95,20 @@ def test_function_parity(path, case, monkeypatch):
     run_function_case(case)
 
 
-def _random_conv(rng):
-    """A random 1-3-d convolution of 33-70 samples (so that the default path chunks it)."""
+def _random_geometry(rng, max_stride):
+    """n, groups, in and out channels, kernel, stride and dilation of a random 1-3-d conv."""
     n = int(rng.integers(1, 4))
     groups = int(rng.choice([1, 2]))
     cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
     kernel = tuple(int(k) for k in rng.integers(1, 4, n))
-    stride = tuple(int(s) for s in rng.integers(1, 3, n))
+    stride = tuple(int(s) for s in rng.integers(1, max_stride + 1, n))
     dilation = tuple(int(d) for d in rng.integers(1, 3, n))
+    return n, groups, cin, cout, kernel, stride, dilation
+
+
+def _random_conv(rng):
+    """A random 1-3-d convolution of 33-70 samples (so that the default path chunks it)."""
+    n, groups, cin, cout, kernel, stride, dilation = _random_geometry(rng, max_stride=2)
     padding = tuple(int(p) for p in rng.integers(0, 2, n))
     # 4-7 strides beyond the kernel: XLA:CPU aborts compiling some weight gradients of kernels
     # about as large as their input (see the README's Convolution levers), whatever the batch.
@@ -142,12 +149,7 @@ def test_chunked_batches_equal_one_convolution(seed, monkeypatch):
 
 def _random_conv_transpose(rng):
     """A random 1-3-d transposed convolution, output padding up to max(stride, dilation) - 1."""
-    n = int(rng.integers(1, 4))
-    groups = int(rng.choice([1, 2]))
-    cin, cout = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
-    kernel = tuple(int(k) for k in rng.integers(1, 4, n))
-    stride = tuple(int(s) for s in rng.integers(1, 4, n))
-    dilation = tuple(int(d) for d in rng.integers(1, 3, n))
+    n, groups, cin, cout, kernel, stride, dilation = _random_geometry(rng, max_stride=3)
     padding = tuple(int(rng.integers(0, d * (k - 1) + 1)) for d, k in zip(dilation, kernel))
     output_padding = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation))
     x = rng.standard_normal((int(rng.integers(1, 4)), cin) + tuple(rng.integers(2, 5, n)))

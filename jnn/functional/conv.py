@@ -372,14 +372,15 @@ _CONV_DOC = """Applies a {n}-D convolution (``torch.nn.functional.conv{n}d``).
         The convolution of ``input`` with ``weight`` (plus ``bias``), same dtype as ``input``.
 
     Differences from PyTorch:
-        On the CPU backend two kinds of convolution run as plain JAX instead of
+        On the CPU backend three kinds of convolution do not run as one
         ``lax.conv_general_dilated``, which is far slower on them: depthwise ones
-        (``groups == in_channels``, weight ``(m * in_channels, 1, ...)``) as a sum of shifted
-        slices, and those whose output maps have at most 4 positions as one matmul over the
-        gathered input patches; the others run one ``lax.conv_general_dilated`` per chunk of
-        at most 32 samples, which XLA:CPU runs up to 2-3x faster per sample than one larger
-        batch. Results agree with torch to floating-point rounding, and both reverse- and
-        forward-mode AD work through every path.
+        (``groups == in_channels``, weight ``(m * in_channels, 1, ...)``) run as a sum of
+        shifted slices; those whose output maps have at most 4 positions as one matmul over the
+        gathered input patches; and those of more than 32 samples with at least 16 input
+        channels per group as one ``lax.conv_general_dilated`` per chunk of 32 samples (up to
+        2-3x faster per sample than one larger batch). Results agree with torch to
+        floating-point rounding, and both reverse- and forward-mode AD work through
+        every path.
 
     Example:
         >>> F.conv{n}d(jnp.ones({ex_in}), jnp.ones({ex_w}), padding=1).shape
