@@ -38,7 +38,7 @@ from ..random import next_key
 from ..types import Array, ArrayLike
 from ._eager import eager_jit
 from ._utils import as_array
-from .linear import affine
+from .linear import affine, weight_tangent
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
 
@@ -221,13 +221,15 @@ def _recurrent(h, w):
 
 
 def _over_time(hs, w):
-    """``hs @ w.T`` per direction for all steps at once: ``(T, D, B, K)`` -> ``(T, D, B, G)``.
+    """``hs @ w.T`` per direction for all steps at once: ``(T, D, B, K)`` -> ``(T, D, B, G)``,
+    for a weight tangent ``w``.
 
-    One large matmul outside the loop (its transpose is the weight gradient, also one matmul).
+    One large matmul outside the loop (its transpose is the weight gradient, also one matmul,
+    in :func:`weight_tangent`'s fast form).
     """
     t_len, num_dir, batch, k = hs.shape
     if num_dir == 1:
-        out = affine(hs.reshape(t_len * batch, k), w[0])
+        out = weight_tangent(hs.reshape(t_len * batch, k), w[0])
         return out.reshape(t_len, 1, batch, w.shape[1])
     return jnp.einsum("tdbk,dgk->tdbg", hs, w)
 
