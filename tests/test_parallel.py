@@ -47,6 +47,42 @@ def test_pmap_training_equals_jit_on_the_whole_batch():
     assert m_pmap[0].weight.shape == (16, 4)
 
 
+class _ConvLSTM(nn.Module):
+    """Kernels whose custom JVP rules build their own tangents: a strided transposed
+    convolution, max pooling, an LSTM and a widening linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 2, 2, stride=2)
+        self.lstm = nn.LSTM(6, 5, batch_first=True)
+        self.head = nn.Linear(5, 12)
+
+    def forward(self, x):
+        h = self.up(nn.functional.max_pool2d(nn.functional.relu(self.conv(x)), 1))
+        out, _ = self.lstm(h.mean(1))
+        return self.head(out[:, -1])
+
+
+def test_pmap_through_custom_derivative_rules_equals_jit():
+    """Their tangents must carry the device-variance types of shard_map (a weight tangent
+    typed as replicated once raised inside nn.pmap)."""
+    nn.manual_seed(0)
+    m_jit, m_pmap = _ConvLSTM(), _ConvLSTM()
+    m_pmap.load_state_dict(m_jit.state_dict())
+    o_jit = optim.SGD(m_jit.parameters(), lr=0.1)
+    o_pmap = optim.SGD(m_pmap.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((16, 2, 6, 6)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal((16, 12)), jnp.float32)
+    step_jit, step_pmap = nn.jit(_step), nn.pmap(_step)
+    for _ in range(2):
+        np.testing.assert_allclose(step_pmap(m_pmap, o_pmap, x, y), step_jit(m_jit, o_jit, x, y),
+                                   rtol=1e-5)
+    for k, v in m_jit.state_dict().items():
+        np.testing.assert_allclose(m_pmap.state_dict()[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+
+
 class Noisy(nn.Module):
     def forward(self, x):
         return x * nn.rand(*x.shape)

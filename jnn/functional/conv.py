@@ -301,8 +301,9 @@ def _conv_transpose_jvp(stride, padding, output_padding, dilation, groups, prima
         def weight_gradient(g):
             return jax.vjp(lambda v: _adjoint_conv(g, v, stride, padding, dilation, groups),
                            w)[1](x)[0]
-        out_shape = jax.ShapeDtypeStruct(out.shape, out.dtype)
-        terms.append(jax.linear_transpose(weight_gradient, out_shape)(dw)[0])
+        # (``out`` itself as the template, not a ShapeDtypeStruct: its type carries how it
+        # varies over the devices of an enclosing shard_map, which the transpose must match)
+        terms.append(jax.linear_transpose(weight_gradient, out)(dw)[0])
     return out, functools.reduce(jnp.add, terms) if terms else jnp.zeros_like(out)
 
 

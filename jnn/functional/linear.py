@@ -103,12 +103,6 @@ def _use_wide_weight_gradient(x, w) -> bool:
             and x.dtype == w.dtype == jnp.float32 and jax.default_backend() == "cpu")
 
 
-def _weight_gradient(g, x):
-    """``g.T @ x`` as a dot over an explicit transpose of ``g``, which XLA:CPU runs on YNNPACK."""
-    g_t = jax.lax.optimization_barrier(g.T)
-    return jax.lax.dot_general(g_t, x, (((1,), (0,)), ((), ())))
-
-
 @jax.custom_jvp
 def _matmul_wide(x, w):
     return _matmul_wt(x, w)
@@ -131,8 +125,12 @@ def weight_tangent(x: jax.Array, dw: jax.Array) -> jax.Array:
     """``x @ dw.T`` for a weight tangent ``dw (out, in)`` and ``x (rows, in)``, written so that
     reverse mode, which transposes it, computes the weight gradient in its fast form on CPU.
 
-    Shared with kernels whose custom JVP rules build weight tangents themselves (the recurrent
-    scans' ``h_prev @ dw_hh.T`` over all steps).
+    On CPU, for widening float32 layers, the tangent is ``transpose(barrier(dw @ x.T))``: JAX
+    transposes that into ``barrier(transpose(g)) @ x``, the form XLA:CPU runs on YNNPACK.
+    (Written with primitives JAX transposes itself, rather than ``jax.linear_transpose`` of the
+    weight gradient, so that inside ``shard_map`` the cotangent's device-variance type is JAX's
+    to get right.) Shared with kernels whose custom JVP rules build weight tangents themselves
+    (the recurrent scans' ``h_prev @ dw_hh.T`` over all steps).
 
     Example:
         >>> from jnn.functional.linear import weight_tangent
@@ -141,8 +139,8 @@ def weight_tangent(x: jax.Array, dw: jax.Array) -> jax.Array:
     """
     if not _use_wide_weight_gradient(x, dw):
         return _matmul_wt(x, dw)
-    out_shape = jax.ShapeDtypeStruct((x.shape[0], dw.shape[0]), dw.dtype)
-    return jax.linear_transpose(lambda g: _weight_gradient(g, x), out_shape)(dw)[0]
+    transposed = jax.lax.dot_general(dw, x, (((1,), (1,)), ((), ())))  # (out, rows)
+    return jax.lax.optimization_barrier(transposed).T
 
 
 @autocast_op("bilinear")

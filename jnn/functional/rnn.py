@@ -241,6 +241,22 @@ def _flip_reverse(a, num_directions):
     return jnp.stack([a[:, 0], jnp.flip(a[:, 1], 0)], 1)
 
 
+def _varying_like(ref, carry):
+    """``carry`` typed as varying over the devices ``ref`` varies over: inside ``shard_map``
+    (``nn.pmap``) a scan's initial state (zeros, replicated) must have the type of the state the
+    body returns, which the per-device inputs make varying. Outside, a no-op."""
+    def varying(a) -> frozenset:
+        manual = getattr(jax.typeof(a), "manual_axis_type", None)
+        return manual.varying if manual is not None else frozenset()
+
+    def cast(a):
+        if a is None:
+            return a
+        axes = tuple(sorted(varying(ref) - varying(a)))
+        return jax.lax.pcast(a, axes, to="varying") if axes else a
+    return tuple(cast(a) for a in carry)
+
+
 def _masked(m, new, old):
     """The state update of a step: ``new`` where the sequence is running, else ``old``."""
     return new if m is None else jnp.where(m, new, old)
@@ -310,7 +326,7 @@ def _scan_forward(mode, xw, h0, c0, w_hh, b_hh, w_hr, mask, save: bool):
         y = _zero_where_done(m, h_new)
         return (h_carry, c_new), ((y, h_carry, c_new, gates) if save else y)
 
-    (h_t, c_t), out = jax.lax.scan(step, (h0, c0), (xw, mask))
+    (h_t, c_t), out = jax.lax.scan(step, _varying_like(xw, (h0, c0)), (xw, mask))
     if not save:
         return out, h_t, c_t, None
     ys, hs, cs, gates = out
@@ -389,7 +405,7 @@ def _scan_tangent(mode, coefs, dxw, u, dh0, dc0, w_hh, w_hr, v, mask):
         return (_masked(m, dh_new, dh), dc_new), _zero_where_done(m, dh_new)
 
     xs = (coefs, dxw if mode == "GRU" else None, u, v, mask)
-    (dh_t, dc_t), dys = jax.lax.scan(step, (dh0, dc0), xs)
+    (dh_t, dc_t), dys = jax.lax.scan(step, _varying_like(u, (dh0, dc0)), xs)
     return dys, dh_t, dc_t
 
 
