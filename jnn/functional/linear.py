@@ -93,8 +93,8 @@ def _matmul_wt(x, w):
 # for narrowing layers (out < in: 1.01-1.05x slower), so only widening float32 layers on CPU take
 # it (benchmarks/linear_kernels.py). An optimisation barrier keeps XLA from folding the
 # transpose back into the dot. As in conv.py, the rule is a custom JVP, not a VJP, so that
-# forward mode keeps working: the weight tangent is written as the transpose of the fast weight
-# gradient, and reverse mode, transposing it back, computes that form.
+# forward mode keeps working: the weight tangent is written so that its transpose, which reverse
+# mode computes, is the fast form (weight_tangent).
 _WIDE_MIN_RATIO = 2  # private switch, read at trace time; 0 turns the rule off (tests)
 
 

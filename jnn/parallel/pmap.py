@@ -57,6 +57,8 @@ class _Pmap(Jit):
     body (:meth:`Jit.run_traced`) in ``jax.shard_map``.
     """
 
+    layout_rewrite = False
+
     def __init__(self, fn: Callable, axis_name: str, devices: Sequence | None = None,
                  static_argnums=(), static_argnames=()):
         super().__init__(fn, static_argnums, static_argnames)

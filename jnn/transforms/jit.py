@@ -40,7 +40,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from .._placement import put_global
-from .._state import collect, context, epoch, is_stateful
+from .._state import collect, context, epoch, is_stateful, tracing
 from .._state.collector import StaleStateError, StateCollector
 from .._state.static import TooLarge, freeze, is_array, rebuild, split
 from .._state.tracking import write_value
@@ -50,6 +50,7 @@ from ..modules.module import Module
 from ..optim.optimizer import Optimizer
 from ..parameter import Parameter
 from ..random import default_generator
+from .channels_last import run_channels_last
 
 __all__ = ["jit", "Jit", "JitRecompileWarning"]
 
@@ -60,6 +61,7 @@ _RECORDED_CLASSES = (Module, Optimizer)
 _MISSING = object()
 _MAX_ENTRIES = 8           # cached state views per function (alternating models stay cached)
 _WARN_AFTER_RETRACES = 4   # consecutive single-use traces before nn.jit explains why
+_CHANNELS_LAST = True      # private switch (tests, benchmarks): the CPU layout rewrite
 
 
 class JitRecompileWarning(UserWarning):
@@ -228,6 +230,8 @@ class Jit:
       slots, runs the user's function, and reports what it wrote.
     """
 
+    layout_rewrite = True  # (nn.pmap's programs are shard_maps: nothing to rewrite at top level)
+
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  static_argnames: Sequence[str] = (), donate_state: bool = False,
                  compiler_options: dict | None = None) -> None:
@@ -247,8 +251,8 @@ class Jit:
         self._warned = False
         self._scalar_cache: dict = {}
         self._local = threading.local()
-        self._compiled = jax.jit(self._traced, static_argnums=(0, 1),
-                                 donate_argnums=(2,) if donate_state else (),
+        self._compiled = jax.jit(self._traced, static_argnums=(0, 1, 2),
+                                 donate_argnums=(3,) if donate_state else (),
                                  compiler_options=compiler_options)
 
     # -- per call ----------------------------------------------------------------------------
@@ -305,7 +309,8 @@ class Jit:
     def _dispatch(self, entry: Entry, call: _Call, values: list):
         self._local.active = (entry, call)
         try:
-            return self._compiled(entry.variant.id, call.layout_id, values, call.dyn)
+            return self._compiled(entry.variant.id, call.layout_id, self._channels_last(),
+                                  values, call.dyn)
         except ValueError as error:
             if "incompatible devices" in str(error):
                 raise _device_error(entry, values, call.dyn) from error
@@ -518,11 +523,24 @@ class Jit:
         return keep_shardings
 
     # -- inside the trace --------------------------------------------------------------------
-    def _traced(self, variant_id, layout_id, values, dyn):
+    def _channels_last(self) -> bool:
+        """Whether this call's program carries convolution activations channels-last
+        (``jnn/transforms/channels_last.py``): on CPU, for a call at top level only, as an outer
+        transformation would differentiate or batch the program, whose ``custom_jvp`` rules
+        the rewrite leaves out. A static argument of the compiled function, so that a program
+        traced one way is never reused the other."""
+        return (_CHANNELS_LAST and self.layout_rewrite
+                and tracing.current_trace_kind() == tracing.EAGER
+                and jax.default_backend() == "cpu")
+
+    def _traced(self, variant_id, layout_id, channels_last, values, dyn):
         entry, call = self._local.active
         variant = self._variant_by_id[variant_id]
         self._trace_count += 1
-        return self.program(entry, self._layouts[layout_id], variant, call)(values, dyn)
+        program = self.program(entry, self._layouts[layout_id], variant, call)
+        if channels_last:
+            return run_channels_last(program, values, dyn)
+        return program(values, dyn)
 
     def run_traced(self, entry: Entry, layout: tuple, variant: Variant, call: _Call,
                    values, dyn):
@@ -683,7 +701,8 @@ class Jit:
             values = self._read_values(entry)
             self._local.active = (entry, call)
             try:
-                return self._compiled.lower(entry.variant.id, call.layout_id, values, call.dyn)
+                return self._compiled.lower(entry.variant.id, call.layout_id,
+                                            self._channels_last(), values, call.dyn)
             finally:
                 self._local.active = None
 
