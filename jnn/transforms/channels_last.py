@@ -16,9 +16,10 @@ as ``phys = transpose(value, perm)`` for a permutation chosen per value:
   on a tie), converting the others; a ``broadcast_in_dim`` is emitted where it is used, in the
   layout its consumer runs in (so a per-channel scale costs no transpose of the big operand);
 * reductions reduce the permuted axes; a ``transpose`` only changes the permutation;
-* calls (``jit``, and ``custom_jvp_call``, of which only the primal is left in a program that
-  will not be differentiated again) are inlined; every other primitive gets its operands in
-  the identity layout, as do the program's outputs.
+* calls (``jit`` without shardings or options of its own, and ``custom_jvp_call``, of which
+  only the primal is left in a program that will not be differentiated again) are inlined;
+  every other primitive gets its operands in the identity layout, as do the program's
+  outputs.
 
 Every rewrite is the same arithmetic on the same elements; only the order in which reductions
 add up, and XLA's choice of kernels, can change results, by floating-point rounding. Programs
@@ -104,7 +105,7 @@ def _has_conv2d(jaxpr) -> bool:
         name = eqn.primitive.name
         if name == "conv_general_dilated" and len(eqn.params["dimension_numbers"].lhs_spec) == 4:
             return True
-        if name in _CALLS and _has_conv2d(eqn.params[_CALLS[name]].jaxpr):
+        if name in _CALLS and _inlinable(eqn) and _has_conv2d(eqn.params[_CALLS[name]].jaxpr):
             return True
     return False
 
@@ -152,6 +153,18 @@ def _emit(jaxpr, consts, args: list[_Held]) -> list[_Held]:
     return [read(v) for v in jaxpr.outvars]
 
 
+def _inlinable(eqn) -> bool:
+    """A nested ``jit`` is inlined only when it asks for nothing inlining would drop: no
+    shardings, layouts or compiler options of its own."""
+    if eqn.primitive.name == "custom_jvp_call":
+        return True
+    params = eqn.params
+    shardings = (*params.get("in_shardings", ()), *params.get("out_shardings", ()))
+    return (all(type(s).__name__ == "UnspecifiedValue" for s in shardings)
+            and not any(params.get("in_layouts", ()) + params.get("out_layouts", ()))
+            and not params.get("compiler_options_kvs"))
+
+
 def _plain(eqn, ins: list[_Held]) -> list[_Held]:
     out = eqn.primitive.bind(*[h.get() for h in ins], **eqn.primitive.get_bind_params(eqn.params))
     return [_Held(o) for o in (out if eqn.primitive.multiple_results else [out])]
@@ -160,7 +173,7 @@ def _plain(eqn, ins: list[_Held]) -> list[_Held]:
 def _rule(eqn, ins: list[_Held]) -> list[_Held]:
     name = eqn.primitive.name
     params = eqn.params
-    if name in _CALLS:
+    if name in _CALLS and _inlinable(eqn):
         inner = params[_CALLS[name]]
         return _emit(inner.jaxpr, inner.consts, ins)
     if name == "conv_general_dilated" and len(params["dimension_numbers"].lhs_spec) == 4:
