@@ -70,17 +70,23 @@ def test_pmap_through_custom_derivative_rules_equals_jit():
     nn.manual_seed(0)
     m_jit, m_pmap = _ConvLSTM(), _ConvLSTM()
     m_pmap.load_state_dict(m_jit.state_dict())
-    o_jit = optim.SGD(m_jit.parameters(), lr=0.1)
-    o_pmap = optim.SGD(m_pmap.parameters(), lr=0.1)
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((16, 2, 6, 6)), jnp.float32)
     y = jnp.asarray(rng.standard_normal((16, 12)), jnp.float32)
+    _train_jit_and_pmap(m_jit, m_pmap, x, y, steps=2, rtol=1e-4)
+
+
+def _train_jit_and_pmap(m_jit, m_pmap, x, y, steps, rtol=1e-5):
+    """SGD steps of one model under nn.jit and of its copy under nn.pmap: same losses and
+    state."""
+    o_jit = optim.SGD(m_jit.parameters(), lr=0.1)
+    o_pmap = optim.SGD(m_pmap.parameters(), lr=0.1)
     step_jit, step_pmap = nn.jit(_step), nn.pmap(_step)
-    for _ in range(2):
+    for _ in range(steps):
         np.testing.assert_allclose(step_pmap(m_pmap, o_pmap, x, y), step_jit(m_jit, o_jit, x, y),
                                    rtol=1e-5)
     for k, v in m_jit.state_dict().items():
-        np.testing.assert_allclose(m_pmap.state_dict()[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(m_pmap.state_dict()[k], v, rtol=rtol, atol=1e-6, err_msg=k)
 
 
 class Noisy(nn.Module):
@@ -171,15 +177,8 @@ def test_sync_batchnorm_under_pmap_equals_batchnorm_on_the_whole_batch():
     sync = nn.SyncBatchNorm.convert_sync_batchnorm(_bn_net(nn.BatchNorm1d))
     assert isinstance(sync[1], nn.SyncBatchNorm)
     sync.load_state_dict(ref.state_dict())
-    o_ref = optim.SGD(ref.parameters(), lr=0.1)
-    o_sync = optim.SGD(sync.parameters(), lr=0.1)
     x, y = _data(32)
-    step_ref, step_sync = nn.jit(_step), nn.pmap(_step)
-    for _ in range(3):
-        np.testing.assert_allclose(step_sync(sync, o_sync, x, y), step_ref(ref, o_ref, x, y),
-                                   rtol=1e-5)
-    for k, v in ref.state_dict().items():
-        np.testing.assert_allclose(sync.state_dict()[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+    _train_jit_and_pmap(ref, sync, x, y, steps=3)
     assert int(sync[1].num_batches_tracked) == 3
     # outputs too, in training mode (global batch statistics)
     fwd = nn.pmap(lambda m, x: m(x))
