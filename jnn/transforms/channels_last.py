@@ -15,7 +15,9 @@ as ``phys = transpose(value, perm)`` for a permutation chosen per value:
 * elementwise primitives run in the layout of most of their operand elements (the identity
   on a tie), converting the others; a ``broadcast_in_dim`` is emitted where it is used, in the
   layout its consumer runs in (so a per-channel scale costs no transpose of the big operand);
-* reductions reduce the permuted axes; a ``transpose`` only changes the permutation;
+* reductions reduce the permuted axes, ``slice``, ``pad``, ``concatenate`` and ``split`` act
+  on the permuted axes (max pooling's windows, their transposes, batch chunks); a ``transpose``
+  only changes the permutation;
 * calls (``jit`` without shardings or options of its own, and ``custom_jvp_call``, of which
   only the primal is left in a program that will not be differentiated again) are inlined;
   every other primitive gets its operands in the identity layout, as do the program's
@@ -48,6 +50,7 @@ _ELEMENTWISE = frozenset({
     "sin", "sqrt", "square", "stop_gradient", "sub", "tanh", "xor",
 })
 _REDUCTIONS = frozenset({"reduce_sum", "reduce_max", "reduce_min", "reduce_prod"})
+_STRUCTURAL = frozenset({"slice", "pad", "concatenate", "split"})
 _CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "custom_jvp_call": "call_jaxpr"}
 
 Perm = tuple[int, ...]
@@ -188,6 +191,8 @@ def _rule(eqn, ins: list[_Held]) -> list[_Held]:
         return [_Held(ins[0].phys, None if perm == tuple(range(len(perm))) else perm)]
     if name in _ELEMENTWISE:
         return _elementwise(eqn, ins)
+    if name in _STRUCTURAL:
+        return _structural(eqn, ins)
     if name in _REDUCTIONS and ins[0].broadcast is None and ins[0].perm is not None:
         return [_reduce(eqn, ins[0])]
     return _plain(eqn, ins)
@@ -205,6 +210,31 @@ def _elementwise(eqn, ins: list[_Held]) -> list[_Held]:
         return _plain(eqn, ins)
     out = eqn.primitive.bind(*[h.get(perm) if h.ndim else h.get() for h in ins], **eqn.params)
     return [_Held(out, perm)]
+
+
+def _structural(eqn, ins: list[_Held]) -> list[_Held]:
+    """``slice``, ``pad``, ``concatenate`` and ``split`` (pooling windows, batch chunks and
+    their transposes) on the permuted array, their per-axis parameters permuted along."""
+    x = ins[0]
+    if x.broadcast is not None or x.perm is None:
+        return _plain(eqn, ins)
+    perm = x.perm
+    params = dict(eqn.params)
+    if eqn.primitive.name == "slice":
+        for key in ("start_indices", "limit_indices", "strides"):
+            if params.get(key) is not None:
+                params[key] = tuple(params[key][d] for d in perm)
+        operands = [x.phys]
+    elif eqn.primitive.name == "pad":
+        params["padding_config"] = tuple(params["padding_config"][d] for d in perm)
+        operands = [x.phys, ins[1].get()]
+    elif eqn.primitive.name == "split":
+        params["axis"] = _inverse(perm)[params["axis"]]
+        return [_Held(o, perm) for o in eqn.primitive.bind(x.phys, **params)]
+    else:
+        params["dimension"] = _inverse(perm)[params["dimension"]]
+        operands = [h.get(perm) for h in ins]
+    return [_Held(eqn.primitive.bind(*operands, **params), perm)]
 
 
 def _reduce(eqn, x: _Held) -> _Held:
