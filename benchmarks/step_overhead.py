@@ -257,10 +257,12 @@ def large_breakdown(step, args, steps: int) -> tuple[int, float, float]:
     values = step._read_values(entry)
     call = step._bind(args, {})
     block(step(*args))
+    channels_last = step._channels_last()  # the static flag the call above compiled for
 
     def inner():
         step._local.active = (entry, call)
-        return step._compiled(entry.variant.id, call.layout_id, values, call.dyn)[0]
+        return step._compiled(entry.variant.id, call.layout_id, channels_last, values,
+                              call.dyn)[0]
 
     def guards():
         with context.STATE_LOCK:

@@ -103,10 +103,15 @@ class _Held:
         return lax.transpose(self.phys, tuple(inverse[p] for p in wanted))
 
 
+def _is_conv2d(eqn) -> bool:
+    return (eqn.primitive.name == "conv_general_dilated"
+            and len(eqn.params["dimension_numbers"].lhs_spec) == 4)
+
+
 def _has_conv2d(jaxpr) -> bool:
     for eqn in jaxpr.eqns:
         name = eqn.primitive.name
-        if name == "conv_general_dilated" and len(eqn.params["dimension_numbers"].lhs_spec) == 4:
+        if _is_conv2d(eqn):
             return True
         if name in _CALLS and _inlinable(eqn) and _has_conv2d(eqn.params[_CALLS[name]].jaxpr):
             return True
@@ -163,6 +168,7 @@ def _inlinable(eqn) -> bool:
         return True
     params = eqn.params
     shardings = (*params.get("in_shardings", ()), *params.get("out_shardings", ()))
+    # (by class name: JAX has no public test for "no sharding given")
     return (all(type(s).__name__ == "UnspecifiedValue" for s in shardings)
             and not any(params.get("in_layouts", ()) + params.get("out_layouts", ()))
             and not params.get("compiler_options_kvs"))
@@ -179,7 +185,7 @@ def _rule(eqn, ins: list[_Held]) -> list[_Held]:
     if name in _CALLS and _inlinable(eqn):
         inner = params[_CALLS[name]]
         return _emit(inner.jaxpr, inner.consts, ins)
-    if name == "conv_general_dilated" and len(params["dimension_numbers"].lhs_spec) == 4:
+    if _is_conv2d(eqn):
         return [_conv(eqn, ins)]
     if name == "broadcast_in_dim" and ins[0].broadcast is None and params.get("sharding") is None:
         return [_Held(None, None, (ins[0].get(), tuple(params["shape"]),

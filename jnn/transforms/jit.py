@@ -227,7 +227,9 @@ class Jit:
     * :meth:`program` returns the pure function ``(values, dyn) -> (out, writes, extras)``
       that ``jax.jit`` compiles for one variant and layout;
     * :meth:`run_traced` is the default program body: it swaps the traced values into the
-      slots, runs the user's function, and reports what it wrote.
+      slots, runs the user's function, and reports what it wrote;
+    * :attr:`layout_rewrite`: whether top-level CPU calls may get the channels-last rewrite
+      (``jnn/transforms/channels_last.py``); ``nn.pmap`` turns it off.
     """
 
     layout_rewrite = True  # (nn.pmap's programs are shard_maps: nothing to rewrite at top level)
