@@ -1,7 +1,8 @@
 """Differential test: ``nn.jit`` equals eager over random sequences of steps and changes.
 
-Each seed draws a random program: a model with BatchNorm, Dropout, a hook, an array
-attribute and Python configuration the forward reads; SGD (momentum) or Adam; a functional or
+Each seed draws a random program: a model with a convolution (so that on CPU the compiled
+steps go through the channels-last rewrite, docs/design.md section 8), BatchNorm, Dropout, a
+hook, an array attribute and Python configuration the forward reads; SGD (momentum) or Adam; a functional or
 a torch-style step; and a sequence of steps interleaved with between-step changes of every
 kind the ``nn.jit`` contract covers (docs/design.md). The program runs eagerly and under
 ``nn.jit`` from the same seed in float64; losses, parameters, buffers, optimizer state and
@@ -30,7 +31,10 @@ TOL = dict(rtol=1e-12, atol=1e-12)
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.fc1 = nn.Linear(3, 5, bias=False)  # (a bias before BatchNorm has noise gradients)
+        # Bias-free layers before BatchNorm: their bias gradients would be rounding noise.
+        self.conv = nn.Conv2d(1, 3, 3, bias=False)
+        self.bn2d = nn.BatchNorm2d(3)
+        self.fc1 = nn.Linear(3, 5, bias=False)
         self.bn = nn.BatchNorm1d(5)
         self.drop = nn.Dropout(0.25)
         self.fc2 = nn.Linear(5, 2)
@@ -39,7 +43,12 @@ class Net(nn.Module):
         self.use_scale = True
 
     def forward(self, x):
-        h = self.drop(F.relu(self.bn(self.fc1(x)))) * self.mults[0]
+        # Global pooling keeps fc1's input size whatever the convolution's padding. SiLU, not
+        # ReLU: with ReLU a channel's pooled gradient is the fraction of positive positions,
+        # which can be equal across the batch, and then BatchNorm1d makes that channel's bias
+        # gradient rounding noise (that Adam divides by its eps).
+        h = F.silu(self.bn2d(self.conv(x))).mean((2, 3))
+        h = self.drop(F.relu(self.bn(self.fc1(h)))) * self.mults[0]
         out = self.fc2(h)
         return out * self.scale if self.use_scale else out
 
@@ -72,7 +81,7 @@ def _halve(mod, args, out):
 # Each mutation: name -> make(rng) returning op(model, opt, memory); the rng choices are made
 # once per program, so the eager and the compiled run apply identical changes.
 def _freeze(rng):
-    i = int(rng.integers(3))
+    i = int(rng.integers(5))
     return lambda m, o, mem: list(m.parameters())[i].requires_grad_(False)
 
 
@@ -151,6 +160,8 @@ MUTATIONS = {
     "unfreeze": lambda rng: lambda m, o, mem: m.requires_grad_(True),
     "eval": lambda rng: lambda m, o, mem: m.eval(),
     "train": lambda rng: lambda m, o, mem: m.train(),
+    "conv_padding": lambda rng: (lambda v: lambda m, o, mem: setattr(m.conv, "padding", v))(
+        _choice([(0, 0), (1, 1)])(rng)),
     "bn_momentum": lambda rng: (lambda v: lambda m, o, mem: setattr(m.bn, "momentum", v))(
         _choice([0.1, 0.5])(rng)),
     "dropout_p": lambda rng: (lambda v: lambda m, o, mem: setattr(m.drop, "p", v))(
@@ -186,7 +197,7 @@ def draw_program(seed):
         for _ in range(int(rng.integers(0, 3))):
             ops.append(MUTATIONS[NAMES[int(rng.integers(len(NAMES)))]](rng))
         ops.append("step")
-    data = [(rng.standard_normal((6, 3)), rng.standard_normal((6, 2))) for _ in range(STEPS)]
+    data = [(rng.standard_normal((6, 1, 5, 5)), rng.standard_normal((6, 2))) for _ in range(STEPS)]
     return opt_name, step_name, ops, data
 
 
