@@ -12,6 +12,9 @@ convolution of its own) for every case, and ``lax`` (what GPU users run) for the
 cases, the only ones of the registry that do not take it by default on CPU (its output maps
 have more than 4 positions, its batches at most 32 samples).
 """
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,8 +113,7 @@ def _random_conv(rng):
     """A random 1-3-d convolution of 33-70 samples (so that the default path chunks it)."""
     n, groups, cin, cout, kernel, stride, dilation = _random_geometry(rng, max_stride=2)
     padding = tuple(int(p) for p in rng.integers(0, 2, n))
-    # 4-7 strides beyond the kernel: XLA:CPU aborts compiling some weight gradients of kernels
-    # about as large as their input (see the README's Convolution levers), whatever the batch.
+    # 4-7 strides beyond the kernel: maps of a realistic size for batches of 33-70 samples.
     size = tuple(d * (k - 1) + 1 + s * int(rng.integers(4, 8)) + int(rng.integers(0, s))
                  for d, k, s in zip(dilation, kernel, stride))
     x = rng.standard_normal((int(rng.integers(33, 71)), cin) + size)
@@ -188,3 +190,65 @@ def test_transposed_weight_gradient_rule_matches_lax(seed):
                 results.append((y, *vjp(cotangent), jax.jvp(fn, (x, w), tangents)[1], second))
             for got, want in zip(*results):
                 np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+# Random small convolutions around the form XLA:CPU's compiler aborted on (jnn/functional/conv.py,
+# "An XLA:CPU compiler abort"): kernels 1-3 with 2 frequent, strides and dilations 1-2, paddings
+# 0-2, dimensions of 1-6. Each is compiled and run forward, in reverse mode and in forward mode
+# against torch in float64. It runs in a subprocess: an abort ends the process, not the test run.
+_ABORT_PROBE = r'''
+import json, sys
+import jax, jax.numpy as jnp, numpy as np, torch
+import jnn.functional as F
+
+jax.config.update("jax_enable_x64", True)
+rng = np.random.default_rng(int(sys.argv[1]))
+done = 0
+while done < int(sys.argv[2]):
+    n, transposed = int(rng.choice([2, 3])), bool(rng.random() < 0.5)
+    k, s, d = ([int(v) for v in rng.choice(c, n)] for c in ([1, 2, 2, 3], [1, 2, 2], [1, 1, 2]))
+    p = [int(v) for v in rng.choice([0, 1, 1, 2], n)]
+    size = [int(v) for v in rng.integers(1, 7, n)]
+    cin, cout = (int(v) for v in rng.integers(1, 3, 2))
+    if transposed:
+        kw = dict(stride=s, padding=p, dilation=d,
+                  output_padding=[int(rng.integers(0, max(a, b))) for a, b in zip(s, d)])
+        w_shape = (cin, cout, *k)
+        if any((i - 1) * a - 2 * b + c * (e - 1) + f + 1 < 1 for i, a, b, c, e, f in
+               zip(size, s, p, d, k, kw["output_padding"])):
+            continue
+    else:
+        kw, w_shape = dict(stride=s, padding=p, dilation=d), (cout, cin, *k)
+        if any(i + 2 * b < c * (e - 1) + 1 for i, b, c, e in zip(size, p, d, k)):
+            continue
+    done += 1
+    name = f"conv_transpose{n}d" if transposed else f"conv{n}d"
+    print("BEGIN", name, size, w_shape, json.dumps(kw), flush=True)
+    x, w = rng.standard_normal((2, cin, *size)), rng.standard_normal(w_shape)
+    tx, tw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    ours = lambda a, b: getattr(F, name)(a, b, **kw)
+    theirs = lambda a, b: getattr(torch.nn.functional, name)(a, b, **kw)
+    out, vjp = jax.vjp(jax.jit(ours), jnp.asarray(x), jnp.asarray(w))
+    g = rng.standard_normal(out.shape)
+    tangent = jax.jit(lambda *a: jax.jvp(ours, a[:2], a[2:])[1])(x, w, tx, tw)
+    xt, wt = (torch.tensor(v, requires_grad=True) for v in (x, w))
+    ref = theirs(xt, wt)
+    ref_grads = torch.autograd.grad(ref, (xt, wt), torch.tensor(g))
+    ref_tangent = torch.func.jvp(theirs, (torch.tensor(x), torch.tensor(w)),
+                                 (torch.tensor(tx), torch.tensor(tw)))[1]
+    for got, want in zip((out, *vjp(jnp.asarray(g)), tangent),
+                         (ref, *ref_grads, ref_tangent)):
+        np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-10,
+                                   atol=1e-10)
+print("DONE", flush=True)
+'''
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_compiler_abort_forms_compile_and_match_torch(seed):
+    proc = subprocess.run([sys.executable, "-c", _ABORT_PROBE, str(seed), "30"],
+                          capture_output=True, text=True, timeout=600)
+    started = [line for line in proc.stdout.splitlines() if line.startswith("BEGIN")]
+    assert proc.returncode == 0 and proc.stdout.rstrip().endswith("DONE"), (
+        f"rc {proc.returncode} at {started[-1] if started else 'start'}:\n"
+        f"{proc.stderr[-3000:]}")

@@ -175,12 +175,67 @@ _BATCH_CHUNK_MIN_CHANNELS = 16
 def _lax_conv(x, w, **conv_args):
     """``lax.conv_general_dilated``, on CPU in chunks of at most ``_BATCH_CHUNK`` samples when
     the weight has at least ``_BATCH_CHUNK_MIN_CHANNELS`` input channels (per group)."""
+    x, conv_args["padding"] = _untrap_input_gradient(x, w.shape[2:], **conv_args)
     batch = x.shape[0]
     if (not _BATCH_CHUNK or batch <= _BATCH_CHUNK or w.shape[1] < _BATCH_CHUNK_MIN_CHANNELS
             or jax.default_backend() != "cpu"):
         return jax.lax.conv_general_dilated(x, w, **conv_args)
     return jnp.concatenate([jax.lax.conv_general_dilated(x[i:i + _BATCH_CHUNK], w, **conv_args)
                             for i in range(0, batch, _BATCH_CHUNK)], axis=0)
+
+
+# -- An XLA:CPU compiler abort, kept out of reach ------------------------------------------------
+# XLA's algebraic simplifier swaps the operands of a convolution whose kernel is larger than its
+# input. The swap takes a spatial dimension with a 2-tap window, input dilation 2, stride 1, no
+# padding and no window dilation for a "group" dimension and keeps its window, which then no
+# longer matches the new kernel unless that dimension's input also has size 2: the compiler's own
+# shape check fails and aborts the process ("Window dimensions do not match RHS shape"; with size
+# 2 the swap is exact). Three convolutions jnn runs or has JAX derive take that form for
+# ordinary arguments:
+# * the input gradient of a convolution of kernel 2, stride 2, padding 1 over an even-sized
+#   dimension (JAX's transpose: the output gradient dilated by the stride, padded by
+#   (kernel - 1 - padding, ...) = (0, 0));
+# * a transposed convolution of kernel 2, stride 2, padding 1 and no output padding (the
+#   stride-dilated input padded by (kernel - 1 - padding, ...) = (0, 0));
+# * in forward mode, the weight tangent of a transposed convolution of stride 1, dilation 2 and
+#   padding 1 over a 2-sized input dimension (_conv_transpose_jvp: the transpose of the adjoint
+#   convolution's weight gradient, a convolution over the tangent dilated by the dilation).
+# jnn moves the padding of such dimensions out of the convolution into a pad of its input (the
+# derived convolution is then padded and the pad's own gradient is a slice), or, for the
+# transposed convolution, pads by one more on each side and drops the two extra outputs. Each is
+# the same sum; only the convolution XLA is given changes. tests/test_conv_paths.py compiles
+# random small configurations, forward and in both AD modes, in a subprocess.
+
+
+def _swap_trap(size: int, kernel: int, lhs_dilation: int, rhs_dilation: int, pads) -> bool:
+    """Whether one spatial dimension of a stride-1 convolution has the form XLA:CPU's operand
+    swap aborts on (above)."""
+    return (kernel == 2 and rhs_dilation == 1 and lhs_dilation == 2 and tuple(pads) == (0, 0)
+            and size != 2)
+
+
+def _pad_explicitly(x, padding, dims: list[int]):
+    """``x`` padded by ``padding`` in the spatial dimensions ``dims``, and the padding left to
+    the convolution."""
+    if not dims:
+        return x, padding
+    config = [(0, 0, 0)] * 2 + [(lo, hi, 0) if i in dims else (0, 0, 0)
+                                for i, (lo, hi) in enumerate(padding)]
+    return (jax.lax.pad(x, jnp.zeros((), x.dtype), config),
+            [(0, 0) if i in dims else pad for i, pad in enumerate(padding)])
+
+
+def _untrap_input_gradient(x, kernel, *, window_strides, padding, rhs_dilation, **unused):
+    """``_pad_explicitly`` for the dimensions whose input gradient would take the aborting form
+    (above)."""
+    dims = []
+    for i, (n, k, s, d, (lo, hi)) in enumerate(zip(x.shape[2:], kernel, window_strides,
+                                                   rhs_dilation, padding)):
+        out = (n + lo + hi - d * (k - 1) - 1) // s + 1
+        gradient_pads = (d * (k - 1) - lo, n + lo - 1 - (out - 1) * s)  # as JAX derives them
+        if _swap_trap(out, k, s, d, gradient_pads):
+            dims.append(i)
+    return _pad_explicitly(x, padding, dims)
 
 
 # Private switches for the tests (tests/test_conv_paths.py), read at trace time (set them before
@@ -263,17 +318,40 @@ def _conv_transpose_lax(x, w, stride, padding, output_padding, dilation, groups)
     wt = jnp.flip(wt, axis=tuple(range(2, n + 2)))
     pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
             for d, k, p, op in zip(dilation, kernel, padding, output_padding)]
-    return jax.lax.conv_general_dilated(
+    # Dimensions of the form XLA:CPU aborts on (above) get one more padding on each side, and
+    # the two extra outputs are dropped.
+    trapped = [_swap_trap(size, k, s, d, pad)
+               for size, k, s, d, pad in zip(x.shape[2:], kernel, stride, dilation, pads)]
+    pads = [(lo + 1, hi + 1) if t else (lo, hi) for t, (lo, hi) in zip(trapped, pads)]
+    out = jax.lax.conv_general_dilated(
         x, wt, window_strides=(1,) * n, padding=pads, lhs_dilation=stride,
         rhs_dilation=dilation, dimension_numbers=_dimension_numbers(n),
         feature_group_count=groups)
+    if any(trapped):
+        out = out[(slice(None), slice(None)) + tuple(slice(1, -1) if t else slice(None)
+                                                     for t in trapped)]
+    return out
 
 
 def _adjoint_conv(y, w, stride, padding, dilation, groups):
     """The convolution whose input gradient is the transposed convolution by ``w``: it maps the
     transposed convolution's output shape back to its input shape (``output_padding < stride``)."""
+    pads = [(p, p) for p in padding]
+    # The forward-mode weight tangent of the transposed convolution (above) is a convolution
+    # over the tangent dilated by the dilation, with the transposed convolution's input as the
+    # window and padded by (stride * (input size - 1) - padding, ...): the aborting form for
+    # stride 1, dilation 2, padding 1 and input size 2 (unless the kernel also has size 2).
+    # (Its high padding is not derived here: the check is for the low one only, and a pad too
+    # many costs little.)
+    dims = []
+    for i, (n, k, s, d, p) in enumerate(zip(y.shape[2:], w.shape[2:], stride, dilation,
+                                            padding)):
+        input_size = (n + 2 * p - d * (k - 1) - 1) // s + 1  # the transposed convolution's
+        if _swap_trap(k, input_size, d, s, (s * (input_size - 1) - p, 0)):
+            dims.append(i)
+    y, pads = _pad_explicitly(y, pads, dims)
     return jax.lax.conv_general_dilated(
-        y, w, window_strides=stride, padding=[(p, p) for p in padding], rhs_dilation=dilation,
+        y, w, window_strides=stride, padding=pads, rhs_dilation=dilation,
         dimension_numbers=_dimension_numbers(len(stride)), feature_group_count=groups)
 
 

@@ -172,6 +172,17 @@ FUNCTION_CASES += [
         stride=(1, 2, 3), dilation=(2, 1, 1), groups=2),
     _fc("conv3d", (2, 4, 4, 5), (3, 2, 3, 3, 3), "same_unbatched_float64", padding="same",
         dtype=np.float64),
+    # Kernel 2, stride 2, padding 1: forms whose XLA:CPU compilation aborted the process
+    # (jnn/functional/conv.py, "An XLA:CPU compiler abort"): the input gradient (conv) or the
+    # forward (transposed) is an unpadded 2-tap convolution over a 2-dilated input.
+    _fc("conv2d", (2, 2, 4, 5), (1, 2, 2, 3), "xla_swap_input_gradient", stride=2,
+        padding=(1, 0)),
+    _fc("conv3d", (2, 1, 3, 5, 6), (2, 1, 2, 3, 2), "xla_swap_input_gradient",
+        stride=(3, 2, 2), padding=(2, 0, 1), dilation=(2, 1, 1)),
+    _fc("conv_transpose2d", (2, 2, 3, 1), (2, 3, 2, 3), "xla_swap_forward", stride=(2, 1),
+        padding=1),
+    _fc("conv_transpose3d", (2, 1, 2, 2, 3), (1, 1, 2, 3, 2), "xla_swap_forward",
+        stride=(2, 1, 2), padding=(1, 0, 1), dtype=np.float64),
     _fc("conv_transpose1d", (2, 3, 7), (3, 4, 3), "default"),
     _fc("conv_transpose1d", (4, 7), (4, 2, 3), "unbatched_all_options", stride=3, padding=2,
         output_padding=1, groups=4, dilation=2),
