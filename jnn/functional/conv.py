@@ -219,9 +219,8 @@ def _pad_explicitly(x, padding, dims: list[int]):
     the convolution."""
     if not dims:
         return x, padding
-    config = [(0, 0, 0)] * 2 + [(lo, hi, 0) if i in dims else (0, 0, 0)
-                                for i, (lo, hi) in enumerate(padding)]
-    return (jax.lax.pad(x, jnp.zeros((), x.dtype), config),
+    applied = tuple(tuple(pad) if i in dims else (0, 0) for i, pad in enumerate(padding))
+    return (jnp.pad(x, ((0, 0), (0, 0)) + applied),
             [(0, 0) if i in dims else pad for i, pad in enumerate(padding)])
 
 
@@ -347,7 +346,10 @@ def _adjoint_conv(y, w, stride, padding, dilation, groups):
     for i, (n, k, s, d, p) in enumerate(zip(y.shape[2:], w.shape[2:], stride, dilation,
                                             padding)):
         input_size = (n + 2 * p - d * (k - 1) - 1) // s + 1  # the transposed convolution's
-        if _swap_trap(k, input_size, d, s, (s * (input_size - 1) - p, 0)):
+        # (that tangent convolution's dimension: the kernel tangent dilated by the dilation,
+        # with the input as the window, dilated by the stride)
+        if _swap_trap(size=k, kernel=input_size, lhs_dilation=d, rhs_dilation=s,
+                      pads=(s * (input_size - 1) - p, 0)):
             dims.append(i)
     y, pads = _pad_explicitly(y, pads, dims)
     return jax.lax.conv_general_dilated(
