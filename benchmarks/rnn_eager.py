@@ -326,7 +326,8 @@ def _first_call_child(variant: str, batch: int, size: int, train: bool) -> str:
     if variant == "jnn-default-emitters":
         _eager._CPU_COMPILER_OPTIONS = {}
     if variant == "jnn-op-by-op":
-        _eager._TRACE_CTX = None  # is_eager() is False: every kernel runs op by op
+        # No eager trace kind: every eager_jit kernel runs its plain code, op by op.
+        _eager._eager_kind = lambda: None
     compiles = []
     jax.monitoring.register_event_duration_secs_listener(
         lambda event, duration, **kw: compiles.append(duration)

@@ -28,9 +28,10 @@ from jnn.functional import conv as conv_kernels
 _MODULE = [c for c in conv_cases.MODULE_CASES if not c.name.startswith(("ConvTranspose", "Lazy"))]
 _FUNCTION = [c for c in conv_cases.FUNCTION_CASES if "transpose" not in c.name]
 
-PATHS = {"lax": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0, _BATCH_CHUNK=0),
+_NO_PATCHES = dict(_PATCHES_MAX_OUTPUT=0, _PATCHES_MAX_ROWS_PER_FILTER=0)
+PATHS = {"lax": dict(_DEPTHWISE_SLICES=False, **_NO_PATCHES, _BATCH_CHUNK=0),
          "patches": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=10 ** 9, _BATCH_CHUNK=0),
-         "chunked": dict(_DEPTHWISE_SLICES=False, _PATCHES_MAX_OUTPUT=0, _BATCH_CHUNK=1,
+         "chunked": dict(_DEPTHWISE_SLICES=False, **_NO_PATCHES, _BATCH_CHUNK=1,
                          _BATCH_CHUNK_MIN_CHANNELS=1)}
 
 
@@ -62,6 +63,10 @@ def test_default_cpu_paths_follow_the_output_size():
     assert "conv_general_dilated" not in _primitives((1, 4, 6, 6), (4, 1, 3, 3), groups=4)
     assert "conv_general_dilated" not in _primitives((8, 16, 2, 2), (8, 16, 3, 3))  # 4 positions
     assert "conv_general_dilated" in _primitives((8, 16, 3, 2), (8, 16, 3, 3))  # 6
+    # Or at most a quarter of a patch row per filter (one group): 1 x 4 x 4 rows, 64 filters.
+    assert "conv_general_dilated" not in _primitives((1, 8, 4, 4), (64, 8, 3, 3))
+    assert "conv_general_dilated" in _primitives((1, 8, 4, 4), (63, 8, 3, 3))
+    assert "conv_general_dilated" in _primitives((1, 8, 4, 4), (64, 4, 3, 3), groups=2)
     # More than 32 samples and at least 16 input channels: one convolution per chunk of 32;
     # fewer channels, and transposed convolutions, stay whole.
     assert _primitives((32, 16, 5, 5), (3, 16, 3, 3)).count("conv_general_dilated") == 1
@@ -128,7 +133,8 @@ def test_chunked_batches_equal_one_convolution(seed, monkeypatch):
     """Differential: the chunked lowering against one lax convolution, forward, both gradients
     (reverse mode) and forward mode, over random configurations in float64."""
     rng = np.random.default_rng(seed)
-    monkeypatch.setattr(conv_kernels, "_PATCHES_MAX_OUTPUT", 0)  # no other path
+    for name, value in _NO_PATCHES.items():  # no other path
+        monkeypatch.setattr(conv_kernels, name, value)
     monkeypatch.setattr(conv_kernels, "_DEPTHWISE_SLICES", False)
     monkeypatch.setattr(conv_kernels, "_BATCH_CHUNK_MIN_CHANNELS", 1)
     with jax.enable_x64(True):

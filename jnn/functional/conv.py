@@ -84,6 +84,21 @@ def _add_bias(fn: str, out: jax.Array, bias, n: int) -> jax.Array:
 #   backward together 5-50x). At 4x4 maps the gain held only at small batches (1.7x at batch 1,
 #   0.7x at batch 32), and at larger maps the patch matrix, kernel-size times the input, costs
 #   more than it saves.
+# * Few patch rows per filter (one group, N * output positions at most
+#   _PATCHES_MAX_ROWS_PER_FILTER * out_channels: batch-1 and small-batch inference on 7x7 maps
+#   with 512 filters): XLA:CPU's convolution reads its weight as (*kernel, C, O), so every call
+#   copies the whole (O, C, *kernel) weight into that layout, a transpose that moves the
+#   output-channel axis innermost and costs more than the convolution at these sizes (512 ->
+#   512, 3x3: 1.4 ms compiled, 4.6 ms in an eager program). The patch matmul contracts the
+#   weight as it lies, and its patch matrix is then at most a quarter of the weight's size.
+#   Compiled, forward / forward + gradients against lax: 3x3 512 -> 512 on 7x7 maps 0.59 / 0.64
+#   at batch 1, 0.79 / 0.78 at batch 2 (0.95 / 0.98 at batch 4, past the threshold); 256 -> 512
+#   stride 2 from 14x14, 0.58 / 0.67 at batch 1; at more rows per filter it loses (256 -> 256 on
+#   14x14 at batch 1, 196 rows for 256 filters: 1.32 / 1.16). Also faster in float64 (0.23 /
+#   0.38), for conv1d and conv3d (0.34-0.83), 1x1 shortcuts (0.55); not in bfloat16, whose
+#   float32-accumulating patch matmul made training slower (0.65 / 1.35), so half precision
+#   keeps lax's convolution here. Whole ResNet-18 (224x224) eval forward against torch, eager /
+#   nn.jit: batch 1 1.45-1.50 / 1.61-1.63 before, 1.08-1.13 / 0.89-0.95 after.
 # * Batches of more than _BATCH_CHUNK samples with at least _BATCH_CHUNK_MIN_CHANNELS input
 #   channels (per group; every other convolution, not the transposed ones): XLA:CPU's
 #   convolution costs up to 2-3x more per sample at batch sizes above 32 (3x3, 32 -> 64
@@ -99,6 +114,7 @@ def _add_bias(fn: str, out: jax.Array, bias, n: int) -> jax.Array:
 #   (1.3x), and a loop over the chunks (lax.map) instead of one convolution each (6x).
 
 _PATCHES_MAX_OUTPUT = 4
+_PATCHES_MAX_ROWS_PER_FILTER = 0.25
 
 
 def _taps(kernel):
@@ -121,6 +137,10 @@ def _tap_slices(xp, kernel, stride, dilation, out_sizes, first: int):
             step[first + i] = s
         pieces.append((tap, jax.lax.slice(xp, start, limit, step)))
     return pieces
+
+
+def _low_precision(dtype) -> bool:
+    return jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits < 32
 
 
 @functools.partial(eager_jit, static_argnames=("stride", "dilation", "pads"))
@@ -150,8 +170,8 @@ def _patches(x, w, stride, dilation, pads, groups):
     # (N, *out, C, K) matches the weight's (O, C/g, *k) order, which then needs no copy.
     cols = jnp.stack(pieces, axis=-1)
     per_group = w.shape[1] * math.prod(kernel)  # explicit sizes: N may be 0
-    low = jnp.issubdtype(x.dtype, jnp.floating) and jnp.finfo(x.dtype).bits < 32
-    accumulate = jnp.float32 if low else None  # half precision accumulates in float32
+    # half precision accumulates in float32
+    accumulate = jnp.float32 if _low_precision(x.dtype) else None
     if groups == 1:
         # A 2-D matmul: XLA:CPU runs a dot with a (size-1) batch dimension 10x slower.
         rows = cols.reshape((-1, per_group))
@@ -238,11 +258,11 @@ def _untrap_input_gradient(x, kernel, *, window_strides, padding, rhs_dilation, 
 
 
 # Private switches for the tests (tests/test_conv_paths.py), read at trace time (set them before
-# the first call of a jitted function): _DEPTHWISE_SLICES = False, _PATCHES_MAX_OUTPUT = 0 and
-# _BATCH_CHUNK = 0 send CPU convolutions through one lax.conv_general_dilated, the path every
-# other backend runs, so CI checks it too; a large _PATCHES_MAX_OUTPUT sends them all through the
-# patch matmul, and _BATCH_CHUNK = _BATCH_CHUNK_MIN_CHANNELS = 1 runs every sample as a
-# convolution of its own.
+# the first call of a jitted function): _DEPTHWISE_SLICES = False, _PATCHES_MAX_OUTPUT =
+# _PATCHES_MAX_ROWS_PER_FILTER = 0 and _BATCH_CHUNK = 0 send CPU convolutions through one
+# lax.conv_general_dilated, the path every other backend runs, so CI checks it too; a large
+# _PATCHES_MAX_OUTPUT sends them all through the patch matmul, and _BATCH_CHUNK =
+# _BATCH_CHUNK_MIN_CHANNELS = 1 runs every sample as a convolution of its own.
 _DEPTHWISE_SLICES = True
 
 
@@ -251,8 +271,13 @@ def _use_depthwise(x, w, groups) -> bool:
             and jax.default_backend() == "cpu")
 
 
-def _use_patches(out_sizes) -> bool:
-    return math.prod(out_sizes) <= _PATCHES_MAX_OUTPUT and jax.default_backend() == "cpu"
+def _use_patches(x, w, out_sizes, groups: int) -> bool:
+    if jax.default_backend() != "cpu":
+        return False
+    positions = math.prod(out_sizes)
+    return (positions <= _PATCHES_MAX_OUTPUT or
+            (groups == 1 and not _low_precision(x.dtype) and
+             x.shape[0] * positions <= _PATCHES_MAX_ROWS_PER_FILTER * w.shape[0]))
 
 
 def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, groups):
@@ -296,7 +321,7 @@ def _conv_nd(fn: str, n: int, input, weight, bias, stride, padding, dilation, gr
     padded = tuple(size + lo + hi for size, (lo, hi) in zip(x.shape[2:], pads))
     if _use_depthwise(x, w, groups):
         out = _depthwise(x, w, stride, dilation, tuple(pads))
-    elif _use_patches(_out_sizes(padded, kernel, stride, dilation)):
+    elif _use_patches(x, w, _out_sizes(padded, kernel, stride, dilation), groups):
         out = _patches(x, w, stride, dilation, tuple(pads), groups)
     else:
         out = _lax_conv(x, w, window_strides=stride, padding=pads, rhs_dilation=dilation,
