@@ -1,16 +1,17 @@
 """Every lowering of a convolution against torch, over the registry's convolution cases.
 
 On CPU jnn lowers some convolutions itself (``jnn/functional/conv.py``): depthwise ones as
-shifted slices, those with small output maps as one matmul over gathered patches, and those with
+shifted slices, those with small output maps or few patch rows per filter as one matmul over
+gathered patches, and those with
 more than 32 samples (and 16 or more input channels) as one ``lax.conv_general_dilated`` per
 chunk of 32; everything else, and
 every convolution on other backends, runs one ``lax.conv_general_dilated``. Which path the
 registry's cases take on CPU CI depends on their shapes, so these tests rerun the registry's
 convolutions with the private switches set to send them down one path: ``patches`` (the
 matmul lowering, at any shape, grouped and depthwise included) and ``chunked`` (every sample a
-convolution of its own) for every case, and ``lax`` (what GPU users run) for the depthwise
-cases, the only ones of the registry that do not take it by default on CPU (its output maps
-have more than 4 positions, its batches at most 32 samples).
+convolution of its own) for every case, and ``lax`` (what GPU users run) for the depthwise and
+few-rows-per-filter cases, the only ones of the registry that do not take it by default on CPU
+(its other output maps have more than 4 positions, its batches at most 32 samples).
 """
 import subprocess
 import sys
@@ -46,8 +47,8 @@ def path(request, monkeypatch):
     return request.param
 
 
-def _primitives(x_shape, w_shape, groups=1, fn=F.conv2d) -> str:
-    x, w = jnp.ones(x_shape), jnp.ones(w_shape)
+def _primitives(x_shape, w_shape, groups=1, fn=F.conv2d, dtype=jnp.float32) -> str:
+    x, w = jnp.ones(x_shape, dtype), jnp.ones(w_shape, dtype)
     return str(jax.make_jaxpr(lambda a, b: fn(a, b, padding=1, groups=groups))(x, w))
 
 
@@ -67,6 +68,7 @@ def test_default_cpu_paths_follow_the_output_size():
     assert "conv_general_dilated" not in _primitives((1, 8, 4, 4), (64, 8, 3, 3))
     assert "conv_general_dilated" in _primitives((1, 8, 4, 4), (63, 8, 3, 3))
     assert "conv_general_dilated" in _primitives((1, 8, 4, 4), (64, 4, 3, 3), groups=2)
+    assert "conv_general_dilated" in _primitives((1, 8, 4, 4), (64, 8, 3, 3), dtype=jnp.bfloat16)
     # More than 32 samples and at least 16 input channels: one convolution per chunk of 32;
     # fewer channels, and transposed convolutions, stay whole.
     assert _primitives((32, 16, 5, 5), (3, 16, 3, 3)).count("conv_general_dilated") == 1
@@ -78,6 +80,7 @@ def test_default_cpu_paths_follow_the_output_size():
 
 def test_cases_found():
     assert len(_MODULE) >= 15 and sum("depthwise" in c.desc for c in _MODULE) >= 4
+    assert sum("few_rows_per_filter" in c.desc for c in _MODULE) >= 2
 
 
 def _on(path_cases):
@@ -85,19 +88,19 @@ def _on(path_cases):
             for case in cases]
 
 
-def _depthwise(cases):
-    return [c for c in cases if "depthwise" in c.desc]
+def _not_lax_on_cpu(cases):
+    return [c for c in cases if "depthwise" in c.desc or "few_rows_per_filter" in c.desc]
 
 
 @pytest.mark.parametrize("path,case", _on([("patches", _MODULE), ("chunked", _MODULE),
-                                           ("lax", _depthwise(_MODULE))]))
+                                           ("lax", _not_lax_on_cpu(_MODULE))]))
 def test_module_parity(path, case, monkeypatch):
     _select(monkeypatch, path)
     run_module_case(case)
 
 
 @pytest.mark.parametrize("path,case", _on([("patches", _FUNCTION), ("chunked", _FUNCTION),
-                                           ("lax", _depthwise(_FUNCTION))]))
+                                           ("lax", _not_lax_on_cpu(_FUNCTION))]))
 def test_function_parity(path, case, monkeypatch):
     _select(monkeypatch, path)
     run_function_case(case)

@@ -51,6 +51,11 @@ MODULE_CASES = [
         dtype="float64"),
     _mc("Conv2d", (3, 4, 3), (3, 6, 6), "float64_unbatched_reflect",
         dict(padding=1, padding_mode="reflect", groups=1, dilation=2), dtype="float64"),
+    # Few patch rows per filter (batch x output positions <= out_channels / 4): on CPU the
+    # default path is the patch matmul.
+    _mc("Conv2d", (4, 48, 3), (1, 4, 3, 4), "few_rows_per_filter", dict(padding=1)),
+    _mc("Conv1d", (3, 32, 3), (2, 3, 4), "few_rows_per_filter_float64", dict(padding=1),
+        dtype="float64"),
     # Conv3d
     _mc("Conv3d", (2, 4, 3), (2, 2, 5, 6, 7), "default"),
     _mc("Conv3d", (4, 4, (2, 3, 1)), (1, 4, 5, 6, 4), "groups_circular",
