@@ -2,10 +2,9 @@
 
 On CPU jnn lowers some convolutions itself (``jnn/functional/conv.py``): depthwise ones as
 shifted slices, those with small output maps or few patch rows per filter as one matmul over
-gathered patches, and those with
-more than 32 samples (and 16 or more input channels) as one ``lax.conv_general_dilated`` per
-chunk of 32; everything else, and
-every convolution on other backends, runs one ``lax.conv_general_dilated``. Which path the
+gathered patches, and those with more than 32 samples (and 16 or more input channels) as one
+``lax.conv_general_dilated`` per chunk of 32; everything else, and every convolution on other
+backends, runs one ``lax.conv_general_dilated``. Which path the
 registry's cases take on CPU CI depends on their shapes, so these tests rerun the registry's
 convolutions with the private switches set to send them down one path: ``patches`` (the
 matmul lowering, at any shape, grouped and depthwise included) and ``chunked`` (every sample a
